@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# README command (2): install dependencies, build, run every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+scripts/build.sh
+cd build && ctest --output-on-failure --timeout 1500
