@@ -1,1 +1,48 @@
-int main(){return 0;}
+// The lagrad command-line tool. Each subcommand lives in its own tools/cmd_*.cpp and registers
+// itself; main parses, runs the chosen command, and turns any exception into one line on
+// stderr and exit code 1.
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
+
+#include "registry.h"
+
+namespace lagrad::tool {
+std::vector<CommandSetup>& command_registry() {
+  static std::vector<CommandSetup> r;
+  return r;
+}
+std::vector<Benchmark>& bench_registry() {
+  static std::vector<Benchmark> r;
+  return r;
+}
+}  // namespace lagrad::tool
+
+int main(int argc, char** argv) {
+  CLI::App app{"lagrad: train, evaluate and run particle-based physics networks"};
+  app.require_subcommand(1);
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error, off")->capture_default_str();
+  std::vector<std::pair<CLI::App*, lagrad::tool::CommandRun>> commands;
+  for (auto& setup : lagrad::tool::command_registry()) {
+    CLI::App* sub = nullptr;
+    auto run = setup(app, sub);
+    commands.emplace_back(sub, std::move(run));
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    spdlog::set_level(spdlog::level::from_str(log_level));
+    for (auto& [sub, run] : commands)
+      if (sub && sub->parsed()) return run();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "lagrad: error: %s\n", e.what());
+    return 1;
+  }
+  return 1;
+}

@@ -1,0 +1,29 @@
+#pragma once
+// Timing and memory helpers for benchmarks.
+#include <algorithm>
+#include <chrono>
+#include <vector>
+
+namespace lagrad::tool {
+
+// Median wall time in milliseconds of `repeats` calls of f (after one warm-up call).
+template <class F>
+double median_ms(int repeats, F&& f) {
+  f();
+  std::vector<double> t;
+  for (int r = 0; r < std::max(repeats, 1); ++r) {
+    const auto a = std::chrono::steady_clock::now();
+    f();
+    const auto b = std::chrono::steady_clock::now();
+    t.push_back(std::chrono::duration<double, std::milli>(b - a).count());
+  }
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+// Peak resident set size of this process so far, in MiB (VmHWM).
+double peak_rss_mib();
+// Resets the peak RSS counter where the kernel allows it (/proc/self/clear_refs); returns false otherwise.
+bool reset_peak_rss();
+
+}  // namespace lagrad::tool
