@@ -97,7 +97,7 @@ TEST_CASE("checkpoint: truncated, corrupted and foreign files are rejected with 
     for (size_t cut : {size_t(1), size_t(20), bytes.size() / 2, bytes.size() - 3}) {
       write_bytes(bad, bytes.substr(0, cut));
       CHECK_THROWS_AS(load_checkpoint(bad), std::runtime_error);
-      CHECK_THROWS_WITH(load_checkpoint(bad), doctest::Contains(bad));
+      CHECK_THROWS_WITH(load_checkpoint(bad), doctest::Contains(bad.c_str()));
     }
     // Flip one bit inside the stored numbers: the checksum catches it.
     std::string flipped = bytes;
