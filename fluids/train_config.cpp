@@ -1,0 +1,214 @@
+#include "fluids/train_config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+#include <stdexcept>
+
+namespace lagrad {
+
+namespace {
+
+std::string where(const YAML::Node& n, const std::string& key) {
+  const auto mark = n.Mark();
+  return "config line " + std::to_string(mark.line + 1) + ": " + key;
+}
+
+template <class T>
+T read_scalar(const YAML::Node& n, const std::string& key, const char* type_name) {
+  try {
+    return n.as<T>();
+  } catch (const YAML::Exception&) {
+    throw std::invalid_argument(where(n, key) + " must be " + type_name + ", got '" +
+                                (n.IsScalar() ? n.Scalar() : std::string("a non-scalar")) + "'");
+  }
+}
+
+template <class T>
+std::vector<T> read_list(const YAML::Node& n, const std::string& key, const char* type_name) {
+  if (!n.IsSequence()) throw std::invalid_argument(where(n, key) + " must be a list of " + type_name);
+  std::vector<T> out;
+  for (const auto& item : n) out.push_back(read_scalar<T>(item, key, type_name));
+  return out;
+}
+
+void require(bool ok, const YAML::Node& n, const std::string& key, const std::string& rule) {
+  if (!ok)
+    throw std::invalid_argument(where(n, key) + " " + rule + ", got '" +
+                                (n.IsScalar() ? n.Scalar() : std::string("a list")) + "'");
+}
+
+// A section maps each allowed key to a reader; keys not in the table are errors.
+using Reader = std::function<void(const YAML::Node&, const std::string&)>;
+
+void read_section(const YAML::Node& node, const std::string& prefix, const std::map<std::string, Reader>& readers) {
+  if (!node.IsMap()) throw std::invalid_argument(where(node, prefix.empty() ? "top level" : prefix) + " must be a map");
+  for (const auto& kv : node) {
+    const std::string key = kv.first.as<std::string>();
+    const std::string full = prefix.empty() ? key : prefix + "." + key;
+    auto it = readers.find(key);
+    if (it == readers.end()) {
+      std::string known;
+      for (auto& r : readers) known += (known.empty() ? "" : ", ") + r.first;
+      throw std::invalid_argument(where(kv.first, full) + " is not a known key (known: " + known + ")");
+    }
+    it->second(kv.second, full);
+  }
+}
+
+Reader positive_float(float& dst) {
+  return [&dst](const YAML::Node& n, const std::string& k) {
+    dst = read_scalar<float>(n, k, "a number");
+    require(std::isfinite(dst) && dst > 0, n, k, "must be a positive number");
+  };
+}
+Reader nonneg_float(float& dst) {
+  return [&dst](const YAML::Node& n, const std::string& k) {
+    dst = read_scalar<float>(n, k, "a number");
+    require(std::isfinite(dst) && dst >= 0, n, k, "must be >= 0");
+  };
+}
+template <class Int>
+Reader int_at_least(Int& dst, Int lo) {
+  return [&dst, lo](const YAML::Node& n, const std::string& k) {
+    dst = read_scalar<Int>(n, k, "an integer");
+    require(dst >= lo, n, k, "must be >= " + std::to_string(lo));
+  };
+}
+Reader boolean(bool& dst) {
+  return [&dst](const YAML::Node& n, const std::string& k) { dst = read_scalar<bool>(n, k, "true or false"); };
+}
+Reader one_of(std::string& dst, std::vector<std::string> choices) {
+  return [&dst, choices](const YAML::Node& n, const std::string& k) {
+    dst = read_scalar<std::string>(n, k, "a string");
+    bool ok = false;
+    std::string list;
+    for (auto& c : choices) {
+      ok |= c == dst;
+      list += (list.empty() ? "" : ", ") + c;
+    }
+    require(ok, n, k, "must be one of " + list);
+  };
+}
+
+}  // namespace
+
+TrainConfig parse_train_config(const std::string& yaml_text) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    throw std::invalid_argument("config: not valid YAML: " + std::string(e.what()));
+  }
+  TrainConfig c;
+  c.source_text = yaml_text;
+  if (!root || root.IsNull()) throw std::invalid_argument("config: empty (dataset_dir is required)");
+  auto& m = c.model;
+  auto& t = c.training;
+  read_section(root, "", {
+    {"dataset_dir", [&](const YAML::Node& n, const std::string& k) {
+       c.dataset_dir = read_scalar<std::string>(n, k, "a path");
+       require(!c.dataset_dir.empty(), n, k, "must not be empty");
+     }},
+    {"train_data", [&](const YAML::Node& n, const std::string& k) {
+       read_section(n, k, {{"random_rotation", boolean(c.train_data.random_rotation)},
+                           {"window", [&](const YAML::Node& w, const std::string& wk) {
+                              require(read_scalar<int>(w, wk, "an integer") == 3, w, wk,
+                                      "must be 3 (the training step uses 3 frames)");
+                            }},
+                           {"shuffle_buffer", int_at_least(c.train_data.shuffle_buffer, 1)},
+                           {"prefetch", int_at_least(c.train_data.prefetch, 1)}});
+     }},
+    {"model", [&](const YAML::Node& n, const std::string& k) {
+       read_section(n, k, {
+         {"kernel_size", [&](const YAML::Node& v, const std::string& vk) {
+            auto ks = read_list<int>(v, vk, "integers");
+            require(ks.size() == 3 && ks[0] >= 1 && ks[1] >= 1 && ks[2] >= 1, v, vk, "must be 3 positive integers");
+            m.kernel_size = {ks[0], ks[1], ks[2]};
+          }},
+         {"radius_scale", positive_float(m.radius_scale)},
+         {"particle_radius", positive_float(m.particle_radius)},
+         {"timestep", positive_float(m.timestep)},
+         {"gravity", [&](const YAML::Node& v, const std::string& vk) {
+            auto g = read_list<float>(v, vk, "numbers");
+            require(g.size() == 3, v, vk, "must be 3 numbers");
+            m.gravity = {g[0], g[1], g[2]};
+          }},
+         {"layer_channels", [&](const YAML::Node& v, const std::string& vk) {
+            m.layer_channels = read_list<int>(v, vk, "integers");
+            bool ok = m.layer_channels.size() >= 2 && m.layer_channels.back() == 3;
+            for (int ch : m.layer_channels) ok &= ch >= 1;
+            require(ok, v, vk, "must be >= 2 positive integers ending in 3 (the position correction)");
+          }},
+         {"coordinate_mapping", one_of(m.coordinate_mapping, {"ball_to_cube_radial", "ball_to_cube_volume_preserving", "identity"})},
+         {"interpolation", one_of(m.interpolation, {"linear", "linear_border", "nearest_neighbor"})},
+         {"use_window", boolean(m.use_window)},
+         {"other_feats_channels", int_at_least(m.other_feats_channels, 0)},
+       });
+     }},
+    {"evaluation", [&](const YAML::Node& n, const std::string& k) {
+       read_section(n, k, {{"scale", positive_float(c.evaluation.scale)},
+                           {"frame_skip", int_at_least(c.evaluation.frame_skip, 3)},
+                           {"max_scenes", int_at_least(c.evaluation.max_scenes, 0)}});
+     }},
+    {"training", [&](const YAML::Node& n, const std::string& k) {
+       read_section(n, k, {
+         {"max_iter", int_at_least<std::int64_t>(t.max_iter, 1)},
+         {"base_lr", positive_float(t.base_lr)},
+         {"batch_size", int_at_least(t.batch_size, 1)},
+         {"lr_boundaries", [&](const YAML::Node& v, const std::string& vk) {
+            t.lr_boundaries = read_list<std::int64_t>(v, vk, "integers");
+          }},
+         {"lr_factors", [&](const YAML::Node& v, const std::string& vk) {
+            t.lr_factors = read_list<double>(v, vk, "numbers");
+          }},
+         {"adam_eps", positive_float(t.adam_eps)},
+         {"adam_beta1", nonneg_float(t.adam_beta1)},
+         {"adam_beta2", nonneg_float(t.adam_beta2)},
+         {"clip_grad_norm", nonneg_float(t.clip_grad_norm)},
+         {"checkpoint_interval", int_at_least<std::int64_t>(t.checkpoint_interval, 1)},
+         {"keep_last_checkpoints", int_at_least(t.keep_last_checkpoints, 1)},
+         {"keep_checkpoint_every", int_at_least<std::int64_t>(t.keep_checkpoint_every, 0)},
+         {"eval_interval", int_at_least<std::int64_t>(t.eval_interval, 0)},
+         {"log_interval", int_at_least<std::int64_t>(t.log_interval, 1)},
+         {"seed", [&](const YAML::Node& v, const std::string& vk) { t.seed = read_scalar<std::uint64_t>(v, vk, "a non-negative integer"); }},
+         {"threads", int_at_least(t.threads, 0)},
+         {"position_gradients", boolean(t.position_gradients)},
+       });
+     }},
+  });
+  if (c.dataset_dir.empty()) throw std::invalid_argument("config: dataset_dir is required");
+  if (t.lr_factors.size() != t.lr_boundaries.size() + 1)
+    throw std::invalid_argument("config: training.lr_factors must have one more entry than training.lr_boundaries (" +
+                                std::to_string(t.lr_factors.size()) + " vs " + std::to_string(t.lr_boundaries.size()) + ")");
+  for (size_t i = 1; i < t.lr_boundaries.size(); ++i)
+    if (t.lr_boundaries[i] <= t.lr_boundaries[i - 1])
+      throw std::invalid_argument("config: training.lr_boundaries must be strictly increasing");
+  if (t.adam_beta1 >= 1 || t.adam_beta2 >= 1)
+    throw std::invalid_argument("config: training.adam_beta1 and adam_beta2 must be in [0, 1)");
+  return c;
+}
+
+TrainConfig load_train_config(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::invalid_argument("config: cannot open '" + path + "'");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  TrainConfig c;
+  try {
+    c = parse_train_config(ss.str());
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(path + ": " + e.what());
+  }
+  namespace fs = std::filesystem;
+  fs::path d(c.dataset_dir);
+  if (d.is_relative()) c.dataset_dir = (fs::path(path).parent_path() / d).lexically_normal().string();
+  return c;
+}
+
+}  // namespace lagrad
