@@ -1,0 +1,134 @@
+// The tape: recording, gradient accumulation, no-grad scopes, scoped tapes, seeds, long chains.
+#include <doctest/doctest.h>
+
+#include "core/ops.h"
+#include "core/tape.h"
+
+using namespace lagrad;
+
+namespace {
+Tensor leaf(const Shape& s, std::vector<float> v) {
+  Tensor t = Tensor::from_vector(s, std::move(v));
+  t.set_requires_grad(true);
+  return t;
+}
+}  // namespace
+
+TEST_CASE("tape: gradients accumulate across backward calls until zero_grad") {
+  const Tensor x = leaf({2}, {1.0f, -2.0f});
+  backward(sum(mul(x, 3.0f)));
+  CHECK(x.grad().to_vector() == std::vector<float>{3, 3});
+  backward(sum(square(x)));  // + 2x
+  CHECK(x.grad().to_vector() == std::vector<float>{5, -1});
+  x.zero_grad();
+  CHECK_FALSE(x.has_grad());
+  CHECK_THROWS_AS(x.grad(), std::logic_error);
+  backward(sum(mul(x, 3.0f)));
+  CHECK(x.grad().to_vector() == std::vector<float>{3, 3});
+}
+
+TEST_CASE("tape: a tensor used twice receives both contributions") {
+  const Tensor x = leaf({1}, {3.0f});
+  backward(sum(add(mul(x, x), x)));  // d(x^2 + x) = 2x + 1
+  CHECK(x.grad().item() == 7.0f);
+}
+
+TEST_CASE("tape: NoGradGuard records nothing and outputs need no gradient") {
+  Tape tape;
+  TapeScope scope(tape);
+  const Tensor x = leaf({3}, {1, 2, 3});
+  {
+    NoGradGuard guard;
+    CHECK_FALSE(grad_enabled());
+    const Tensor y = sum(exp(linear(reshape(x, {1, 3}), Tensor::ones({2, 3}))));
+    CHECK_FALSE(y.requires_grad());
+    CHECK(tape.size() == 0);
+    {
+      NoGradGuard nested;
+    }
+    CHECK_FALSE(grad_enabled());  // the nested guard restored "disabled"
+  }
+  CHECK(grad_enabled());
+  const Tensor z = exp(x);
+  CHECK(z.requires_grad());
+  CHECK(tape.size() == 1);
+}
+
+TEST_CASE("tape: ops on inputs that need no gradient record nothing") {
+  Tape tape;
+  TapeScope scope(tape);
+  const Tensor a = Tensor::ones({2, 2});
+  const Tensor y = matmul(add(a, a), a);
+  CHECK_FALSE(y.requires_grad());
+  CHECK(tape.size() == 0);
+}
+
+TEST_CASE("tape: clear drops the nodes") {
+  Tape tape;
+  TapeScope scope(tape);
+  const Tensor x = leaf({2}, {1, 2});
+  const Tensor y = sum(square(x));
+  CHECK(tape.size() == 2);
+  tape.clear();
+  CHECK(tape.size() == 0);
+  backward(y);  // nothing recorded any more: only the root itself gets a gradient
+  CHECK_FALSE(x.has_grad());
+}
+
+TEST_CASE("tape: TapeScope redirects recording and restores the previous tape") {
+  Tape outer, inner;
+  TapeScope s1(outer);
+  const Tensor x = leaf({2}, {1, 2});
+  const Tensor a = exp(x);
+  {
+    TapeScope s2(inner);
+    CHECK(&active_tape() == &inner);
+    const Tensor b = exp(x);
+    const Tensor c = sum(b);
+    CHECK(inner.size() == 2);
+    CHECK(outer.size() == 1);
+    backward(c);  // on the inner tape only
+    CHECK(inner.size() == 0);
+    CHECK(outer.size() == 1);
+    CHECK(x.grad().data()[1] == doctest::Approx(std::exp(2.0f)));
+  }
+  CHECK(&active_tape() == &outer);
+  CHECK(outer.size() == 1);
+}
+
+TEST_CASE("tape: backward seeds and their errors") {
+  const Tensor x = leaf({2}, {1, 2});
+  const Tensor y = mul(x, 2.0f);
+  CHECK_THROWS_WITH_AS(backward(y), doctest::Contains("backward: root has shape [2]; give a seed gradient"),
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(backward(y, Tensor::ones({3})), doctest::Contains("[2] vs [3]"), std::invalid_argument);
+  backward(y, Tensor::from_vector({2}, {1.0f, 10.0f}));
+  CHECK(x.grad().to_vector() == std::vector<float>{2, 20});
+  CHECK_THROWS_AS(backward(Tensor::ones({1})), std::logic_error);  // no recorded op led to it
+  CHECK_THROWS_AS(backward(Tensor()), std::invalid_argument);
+}
+
+TEST_CASE("tape: intermediates keep no gradient after backward; backward empties the tape") {
+  Tape tape;
+  TapeScope scope(tape);
+  const Tensor x = leaf({3}, {1, 2, 3});
+  const Tensor h = square(x);
+  const Tensor y = sum(h);
+  backward(y);
+  CHECK(x.has_grad());
+  CHECK_FALSE(h.has_grad());
+  CHECK_FALSE(y.has_grad());
+  CHECK(tape.size() == 0);
+}
+
+TEST_CASE("tape: a 100k-node chain runs backward without recursion") {
+  Tape tape;
+  TapeScope scope(tape);
+  const Tensor x = leaf({1}, {0.5f});
+  Tensor y = x;
+  for (int i = 0; i < 100000; ++i) y = add(mul(y, 1.0f), 0.0f);
+  CHECK(tape.size() == 200000);
+  backward(sum(y));
+  CHECK(x.grad().item() == 1.0f);
+  CHECK(tape.size() == 0);
+}
