@@ -1,0 +1,114 @@
+// Backward passes of the cconv kernels: the filter gradient (A^T dout per row block, partial sums
+// over fixed row ranges combined in order) and the per-edge gradients (G = dout K^T per row
+// block, then per edge the 8 corner dot products f_i . G_j[cell_c] and the chain rule through
+// interpolation and coordinate mapping).
+#include <Eigen/Core>
+#include <vector>
+
+#include "core/parallel.h"
+#include "layers/kernels/cconv_block.h"
+#include "layers/kernels/cconv_kernels.h"
+
+namespace lagrad::kernels {
+
+using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+namespace {
+// Number of partial filter gradients: fixed (depends on the problem size only), enough for
+// load balance on the machines we target, small enough to keep their memory modest.
+constexpr Index kFilterGradParts = 16;
+}  // namespace
+
+void cconv_filter_grad(const CConvGeometry& g, const CConvEdges& edges, const float* col_features, int cin,
+                       const float* dout, int cout, float* dfilter, bool accumulate) {
+  const Index rows = edges.num_rows;
+  const Index width = static_cast<Index>(g.cells()) * cin;
+  const Index size = width * cout;
+  const Index nb = num_chunks(rows, kCConvRowBlock);
+  const Index parts = std::max<Index>(1, std::min(nb, kFilterGradParts));
+  std::vector<float> partial(static_cast<size_t>(parts * size));
+  detail::ThreadScratch scratch;
+  parallel_for(parts, 1, [&](Index p0, Index p1) {
+    float* A = scratch.local().get_a(static_cast<size_t>(kCConvRowBlock * width));
+    for (Index p = p0; p < p1; ++p) {
+      Eigen::Map<RowMat> D(partial.data() + p * size, width, cout);
+      D.setZero();
+      for (Index b = p * nb / parts; b < (p + 1) * nb / parts; ++b) {
+        const Index j0 = b * kCConvRowBlock;
+        const Index j1 = std::min(rows, j0 + kCConvRowBlock);
+        detail::build_interp_block(g, edges, col_features, cin, j0, j1, A);
+        D.noalias() += Eigen::Map<const RowMat>(A, j1 - j0, width).transpose() *
+                       Eigen::Map<const RowMat>(dout + j0 * cout, j1 - j0, cout);
+      }
+    }
+  });
+  parallel_for(size, 1 << 14, [&](Index k0, Index k1) {
+    for (Index k = k0; k < k1; ++k) {
+      float acc = accumulate ? dfilter[k] : 0.0f;
+      for (Index p = 0; p < parts; ++p) acc += partial[static_cast<size_t>(p * size + k)];
+      dfilter[k] = acc;
+    }
+  });
+}
+
+void cconv_edge_grad(const CConvGeometry& g, const CConvEdges& edges, const float* col_features, int cin,
+                     const float* filter, const float* dout, int cout, const CConvEdgeGradOut& out) {
+  const Index rows = edges.num_rows;
+  const Index width = static_cast<Index>(g.cells()) * cin;
+  const Index nb = num_chunks(rows, kCConvRowBlock);
+  const bool need_geom = out.grel || out.gext || out.goff_rows;
+  detail::ThreadScratch scratch;
+  const Eigen::Map<const RowMat> K(filter, width, cout);
+  parallel_for(nb, 1, [&](Index b0, Index b1) {
+    float* G = scratch.local().get_a(static_cast<size_t>(kCConvRowBlock * width));
+    EdgeJacobian J;
+    Corners& cr = J.corners;
+    for (Index b = b0; b < b1; ++b) {
+      const Index j0 = b * kCConvRowBlock;
+      const Index j1 = std::min(rows, j0 + kCConvRowBlock);
+      Eigen::Map<RowMat> Gm(G, j1 - j0, width);
+      Gm.noalias() = Eigen::Map<const RowMat>(dout + j0 * cout, j1 - j0, cout) * K.transpose();
+      for (Index j = j0; j < j1; ++j) {
+        const float* grow = G + (j - j0) * width;
+        float goff[3] = {0.0f, 0.0f, 0.0f};
+        for (Index e = edges.row_splits[j]; e < edges.row_splits[j + 1]; ++e) {
+          const Index i = edges.col_index[e];
+          float r[3], inv_ext[3];
+          edges.edge_frame(j, i, r, inv_ext);
+          if (need_geom)
+            edge_corners_with_jacobian(g, r, inv_ext, J);
+          else
+            edge_corners(g, r, inv_ext, cr);
+          const float* fi = col_features + i * cin;
+          float tc[8];
+          float te = 0.0f;
+          for (int c = 0; c < cr.n; ++c) {
+            const float* gc = grow + static_cast<Index>(cr.cell[c]) * cin;
+            float dot = 0.0f;
+            for (int ch = 0; ch < cin; ++ch) dot += fi[ch] * gc[ch];
+            tc[c] = dot;
+            te += cr.w[c] * dot;
+          }
+          if (out.t) out.t[e] = te;
+          if (!need_geom) continue;
+          const float s = edges.edge_scale[e];
+          float gv[3] = {0.0f, 0.0f, 0.0f};
+          for (int c = 0; c < cr.n; ++c)
+            for (int a = 0; a < 3; ++a) gv[a] += tc[c] * cr.dw[c][a];
+          for (int a = 0; a < 3; ++a) gv[a] *= s;
+          float gr[3], gx[3];
+          edge_chain(g, J, gv, inv_ext, gr, gx);
+          if (out.grel)
+            for (int a = 0; a < 3; ++a) out.grel[3 * e + a] = gr[a];
+          if (out.gext)
+            for (int a = 0; a < 3; ++a) out.gext[3 * e + a] = gx[a];
+          for (int a = 0; a < 3; ++a) goff[a] += gv[a];
+        }
+        if (out.goff_rows)
+          for (int a = 0; a < 3; ++a) out.goff_rows[3 * j + a] = goff[a];
+      }
+    }
+  });
+}
+
+}  // namespace lagrad::kernels
