@@ -25,9 +25,19 @@ void Tape::backward(const Tensor& root, const Tensor& seed) {
                                   "; give a seed gradient for a non-scalar root");
     root.accumulate_grad(Tensor::ones(root.shape()));
   }
-  for (auto it = nodes_.rbegin(); it != nodes_.rend(); ++it) {
-    if (it->out.has_grad()) it->fn();
-    it->out.zero_grad();  // intermediates keep no gradient
+  // Closures run with gradients disabled: one that calls ops on tensors requiring gradients
+  // must not append to nodes_ while we walk it (that would invalidate the walk). On an
+  // exception the tape is cleared too, so the next step starts clean.
+  NoGradGuard no_grad;
+  try {
+    for (size_t i = nodes_.size(); i-- > 0;) {
+      Node& node = nodes_[i];
+      if (node.out.has_grad()) node.fn();
+      node.out.zero_grad();  // intermediates keep no gradient
+    }
+  } catch (...) {
+    clear();
+    throw;
   }
   clear();
 }

@@ -12,16 +12,22 @@ using detail::broadcast_apply;
 using detail::plan_broadcast;
 using detail::unary_op;
 
+namespace {
+// The input itself when it needs a gradient, else an undefined handle (not kept alive).
+Tensor grad_target(const Tensor& t) { return t.requires_grad() ? t : Tensor(); }
+}  // namespace
+
 Tensor add(const Tensor& a, const Tensor& b) {
   const BroadcastPlan p = plan_broadcast("add", a, b);
   Tensor out(p.out_shape);
   broadcast_apply(p, a.data(), b.data(), out.data(), [](float x, float y) { return x + y; });
   if (should_record({&a, &b})) {
-    record_op(out, [a, b, out, p]() {
+    // Only the inputs that need a gradient are kept alive (their values are not needed).
+    record_op(out, [ga = grad_target(a), gb = grad_target(b), out, p]() {
       const float* g = out.grad().data();
       auto v = [g](Index k) { return g[k]; };
-      if (a.requires_grad()) broadcast_accumulate(p, 0, a, v);
-      if (b.requires_grad()) broadcast_accumulate(p, 1, b, v);
+      if (ga.defined()) broadcast_accumulate(p, 0, ga, v);
+      if (gb.defined()) broadcast_accumulate(p, 1, gb, v);
     });
   }
   return out;
@@ -32,10 +38,10 @@ Tensor sub(const Tensor& a, const Tensor& b) {
   Tensor out(p.out_shape);
   broadcast_apply(p, a.data(), b.data(), out.data(), [](float x, float y) { return x - y; });
   if (should_record({&a, &b})) {
-    record_op(out, [a, b, out, p]() {
+    record_op(out, [ga = grad_target(a), gb = grad_target(b), out, p]() {
       const float* g = out.grad().data();
-      if (a.requires_grad()) broadcast_accumulate(p, 0, a, [g](Index k) { return g[k]; });
-      if (b.requires_grad()) broadcast_accumulate(p, 1, b, [g](Index k) { return -g[k]; });
+      if (ga.defined()) broadcast_accumulate(p, 0, ga, [g](Index k) { return g[k]; });
+      if (gb.defined()) broadcast_accumulate(p, 1, gb, [g](Index k) { return -g[k]; });
     });
   }
   return out;

@@ -132,3 +132,34 @@ TEST_CASE("tape: a 100k-node chain runs backward without recursion") {
   CHECK(x.grad().item() == 1.0f);
   CHECK(tape.size() == 0);
 }
+
+TEST_CASE("tape: backward closures that call ops record nothing") {
+  // A custom op whose backward is written with ops on a tensor that requires a gradient: run
+  // with gradients enabled, it would append to the tape while backward walks it.
+  Tape tape;
+  TapeScope scope(tape);
+  const Tensor x = leaf({3}, {1, 2, 3});
+  const Tensor w = leaf({3}, {2, 2, 2});
+  Tensor out = Tensor::from_data({3}, x.data());
+  record_op(out, [x, w, out]() {
+    const Tensor g = mul(out.grad(), w);
+    CHECK_FALSE(g.requires_grad());
+    x.accumulate_grad(g);
+  });
+  for (int i = 0; i < 50; ++i) out = add(out, 1.0f);  // enough nodes that a reallocation would bite
+  backward(sum(out));
+  CHECK(x.grad().to_vector() == std::vector<float>{2, 2, 2});
+  CHECK(tape.size() == 0);
+  CHECK(grad_enabled());
+}
+
+TEST_CASE("tape: an exception in a backward closure clears the tape") {
+  Tape tape;
+  TapeScope scope(tape);
+  const Tensor x = leaf({1}, {1});
+  Tensor out = Tensor::from_data({1}, x.data());
+  record_op(out, []() { throw std::runtime_error("broken backward"); });
+  CHECK_THROWS_WITH_AS(backward(sum(out)), "broken backward", std::runtime_error);
+  CHECK(tape.size() == 0);
+  CHECK(grad_enabled());
+}
