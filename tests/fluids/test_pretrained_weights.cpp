@@ -84,8 +84,20 @@ void put32(std::string& s, std::uint32_t v) {
 
 // A minimal zip writer (stored entries unless `method` says otherwise), written from the
 // format description, to craft archives for the error tests.
+void put64(std::string& s, std::uint64_t v) {
+  put32(s, static_cast<std::uint32_t>(v));
+  put32(s, static_cast<std::uint32_t>(v >> 32));
+}
+
+struct ZipOptions {
+  std::uint16_t method = 0;
+  bool zip64_end = false;   // counts and offsets only in a zip64 end record, as large archives
+  std::string comment;      // archive comment after the end record
+};
+
 std::string make_zip(const std::vector<std::pair<std::string, std::string>>& entries,
-                     std::uint16_t method = 0) {
+                     const ZipOptions& opt = {}) {
+  const std::uint16_t method = opt.method;
   std::string out, cd;
   for (const auto& [name, data] : entries) {
     const std::uint32_t crc = crc32(data.data(), data.size());
@@ -116,14 +128,32 @@ std::string make_zip(const std::vector<std::pair<std::string, std::string>>& ent
   }
   const auto cd_offset = static_cast<std::uint32_t>(out.size());
   out += cd;
+  const std::uint32_t count = opt.zip64_end ? 0xFFFF : static_cast<std::uint32_t>(entries.size());
+  if (opt.zip64_end) {
+    const std::uint64_t record = out.size();
+    put32(out, 0x06064b50);
+    put64(out, 44);  // size of the rest of the record
+    put16(out, 45);  // version made by
+    put16(out, 45);  // version needed
+    put32(out, 0);   // disk
+    put32(out, 0);   // disk of the central directory
+    put64(out, entries.size());
+    put64(out, entries.size());
+    put64(out, cd.size());
+    put64(out, cd_offset);
+    put32(out, 0x07064b50);  // locator
+    put32(out, 0);
+    put64(out, record);
+    put32(out, 1);
+  }
   put32(out, 0x06054b50);
   put32(out, 0);  // disk numbers
-  put16(out, static_cast<std::uint32_t>(entries.size()));
-  put16(out, static_cast<std::uint32_t>(entries.size()));
-  put32(out, static_cast<std::uint32_t>(cd.size()));
-  put32(out, cd_offset);
-  put16(out, 0);  // comment length
-  return out;
+  put16(out, count);
+  put16(out, count);
+  put32(out, opt.zip64_end ? 0xFFFFFFFFu : static_cast<std::uint32_t>(cd.size()));
+  put32(out, opt.zip64_end ? 0xFFFFFFFFu : cd_offset);
+  put16(out, static_cast<std::uint32_t>(opt.comment.size()));
+  return out + opt.comment;
 }
 
 // Protocol-2 pickle of a one-tensor state dict, shaped like torch.save's.
@@ -168,8 +198,10 @@ std::string storage_bytes(std::uint32_t numel) {
 
 std::string make_pt(const std::string& pickle, const std::string& key, const std::string& storage,
                     std::uint16_t method = 0) {
+  ZipOptions opt;
+  opt.method = method;
   return make_zip({{"arch/version", "3\n"}, {"arch/data.pkl", pickle}, {"arch/data/" + key, storage}},
-                  method);
+                  opt);
 }
 
 std::vector<std::uint8_t> to_bytes(const std::string& s) { return {s.begin(), s.end()}; }
@@ -394,6 +426,24 @@ TEST_CASE("zip reader: entries of the published .pt") {
   CHECK(zip.read("pretrained_model_weights/data.pkl").size() == 2889);
   CHECK_THROWS_WITH_AS(zip.read("nope"), ("zip '" + kPt + "': no entry 'nope'").c_str(),
                        std::runtime_error);
+}
+
+TEST_CASE("zip reader: zip64 end records and archive comments") {
+  TempDir dir;
+  const std::vector<std::pair<std::string, std::string>> entries = {{"a/x", "hello"}, {"a/y", ""}};
+  for (int variant = 0; variant < 3; ++variant) {
+    ZipOptions opt;
+    opt.zip64_end = variant != 1;
+    if (variant >= 1) opt.comment = std::string(300, 'c') + "PK\x05\x06 a fake signature";
+    CAPTURE(variant);
+    const std::string path = dir.file("z" + std::to_string(variant) + ".zip");
+    write_file(path, make_zip(entries, opt));
+    const ZipReader zip(path);
+    REQUIRE(zip.entries().size() == 2);
+    const std::vector<std::uint8_t> x = zip.read("a/x");
+    CHECK(std::string(x.begin(), x.end()) == "hello");
+    CHECK(zip.read("a/y").empty());
+  }
 }
 
 TEST_CASE("crafted .pt: a valid file with a storage offset reads back exactly") {
