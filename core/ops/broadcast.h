@@ -100,21 +100,30 @@ void broadcast_apply(const BroadcastPlan& p, const float* a, const float* b, flo
   }
 }
 
-// Adds the gradient contribution v(k) (defined over the output elements k) to the gradient of
-// the input `side` (0 = a, 1 = b), reducing over the broadcast dimension when that input was
-// broadcast.
+// Adds the gradient contribution v(k, c) to the gradient of the input `side` (0 = a, 1 = b),
+// reducing over the broadcast dimension when that input was broadcast. k is the flat output
+// index; c is its column (k % cols) for the row kinds, so that v can index a row-broadcast
+// operand without a division, and k otherwise.
 template <class V>
 void broadcast_accumulate(const BroadcastPlan& p, int side, const Tensor& input, V v) {
   const Index n = shape_numel(p.out_shape);
+  const bool row_kind = p.kind == Broadcast::kRowA || p.kind == Broadcast::kRowB;
   const bool is_scalar = (side == 0 && p.kind == Broadcast::kScalarA) || (side == 1 && p.kind == Broadcast::kScalarB);
   const bool is_row = (side == 0 && p.kind == Broadcast::kRowA) || (side == 1 && p.kind == Broadcast::kRowB);
   if (is_scalar) {
     float* g = input.mutable_grad().data();
-    g[0] += static_cast<float>(sum_all(n, v));
+    g[0] += static_cast<float>(sum_all(n, [&](Index k) { return v(k, k); }));
   } else if (is_row) {
     column_sums(p.rows, p.cols, v, input.mutable_grad().data(), /*add=*/true);
+  } else if (row_kind) {
+    float* g = input.mutable_grad().data();
+    const Index C = p.cols;
+    parallel_for(p.rows, row_grain(C), [&](Index s, Index e) {
+      for (Index r = s; r < e; ++r)
+        for (Index c = 0; c < C; ++c) g[r * C + c] += v(r * C + c, c);
+    });
   } else {
-    add_to_grad(input, v);
+    add_to_grad(input, [&](Index k) { return v(k, k); });
   }
 }
 

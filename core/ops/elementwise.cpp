@@ -25,7 +25,7 @@ Tensor add(const Tensor& a, const Tensor& b) {
     // Only the inputs that need a gradient are kept alive (their values are not needed).
     record_op(out, [ga = grad_target(a), gb = grad_target(b), out, p]() {
       const float* g = out.grad().data();
-      auto v = [g](Index k) { return g[k]; };
+      auto v = [g](Index k, Index) { return g[k]; };
       if (ga.defined()) broadcast_accumulate(p, 0, ga, v);
       if (gb.defined()) broadcast_accumulate(p, 1, gb, v);
     });
@@ -40,28 +40,25 @@ Tensor sub(const Tensor& a, const Tensor& b) {
   if (should_record({&a, &b})) {
     record_op(out, [ga = grad_target(a), gb = grad_target(b), out, p]() {
       const float* g = out.grad().data();
-      if (ga.defined()) broadcast_accumulate(p, 0, ga, [g](Index k) { return g[k]; });
-      if (gb.defined()) broadcast_accumulate(p, 1, gb, [g](Index k) { return -g[k]; });
+      if (ga.defined()) broadcast_accumulate(p, 0, ga, [g](Index k, Index) { return g[k]; });
+      if (gb.defined()) broadcast_accumulate(p, 1, gb, [g](Index k, Index) { return -g[k]; });
     });
   }
   return out;
 }
 
-// For the gradient of a broadcast product we need the other operand at output index k; this
-// materializes it lazily through the same plan (the value, not a copy of the array).
+// The value of one operand at output element (k, c) of a broadcast (c as in
+// broadcast_accumulate), for the gradients that need the other operand.
 namespace {
 struct OperandAt {
-  const detail::BroadcastPlan& p;
   const float* data;
-  int side;  // 0 = a, 1 = b
-  float operator()(Index k) const {
+  bool scalar, row;
+  OperandAt(const BroadcastPlan& p, const float* d, int side) : data(d) {
     using detail::Broadcast;
-    const bool scalar = (side == 0 && p.kind == Broadcast::kScalarA) || (side == 1 && p.kind == Broadcast::kScalarB);
-    const bool row = (side == 0 && p.kind == Broadcast::kRowA) || (side == 1 && p.kind == Broadcast::kRowB);
-    if (scalar) return data[0];
-    if (row) return data[k % p.cols];
-    return data[k];
+    scalar = (side == 0 && p.kind == Broadcast::kScalarA) || (side == 1 && p.kind == Broadcast::kScalarB);
+    row = (side == 0 && p.kind == Broadcast::kRowA) || (side == 1 && p.kind == Broadcast::kRowB);
   }
+  float operator()(Index k, Index c) const { return scalar ? data[0] : (row ? data[c] : data[k]); }
 };
 }  // namespace
 
@@ -72,9 +69,9 @@ Tensor mul(const Tensor& a, const Tensor& b) {
   if (should_record({&a, &b})) {
     record_op(out, [a, b, out, p]() {
       const float* g = out.grad().data();
-      const OperandAt av{p, a.data(), 0}, bv{p, b.data(), 1};
-      if (a.requires_grad()) broadcast_accumulate(p, 0, a, [&](Index k) { return g[k] * bv(k); });
-      if (b.requires_grad()) broadcast_accumulate(p, 1, b, [&](Index k) { return g[k] * av(k); });
+      const OperandAt av(p, a.data(), 0), bv(p, b.data(), 1);
+      if (a.requires_grad()) broadcast_accumulate(p, 0, a, [&](Index k, Index c) { return g[k] * bv(k, c); });
+      if (b.requires_grad()) broadcast_accumulate(p, 1, b, [&](Index k, Index c) { return g[k] * av(k, c); });
     });
   }
   return out;
@@ -88,10 +85,10 @@ Tensor div(const Tensor& a, const Tensor& b) {
     record_op(out, [a, b, out, p]() {
       const float* g = out.grad().data();
       const float* y = out.data();
-      const OperandAt bv{p, b.data(), 1};
+      const OperandAt bv(p, b.data(), 1);
       // d(a/b)/da = 1/b, d(a/b)/db = -a/b^2 = -out/b.
-      if (a.requires_grad()) broadcast_accumulate(p, 0, a, [&](Index k) { return g[k] / bv(k); });
-      if (b.requires_grad()) broadcast_accumulate(p, 1, b, [&](Index k) { return -g[k] * y[k] / bv(k); });
+      if (a.requires_grad()) broadcast_accumulate(p, 0, a, [&](Index k, Index c) { return g[k] / bv(k, c); });
+      if (b.requires_grad()) broadcast_accumulate(p, 1, b, [&](Index k, Index c) { return -g[k] * y[k] / bv(k, c); });
     });
   }
   return out;

@@ -57,7 +57,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
       if (weight.requires_grad()) grad_map(weight, N, K).noalias() += G.transpose() * cmap(x, M, K);
       if (bias.defined() && bias.requires_grad()) {
         const float* g = out.grad().data();
-        detail::column_sums(M, N, [g](Index k) { return g[k]; }, bias.mutable_grad().data(), /*add=*/true);
+        detail::column_sums(M, N, [g](Index k, Index) { return g[k]; }, bias.mutable_grad().data(), /*add=*/true);
       }
     });
   }

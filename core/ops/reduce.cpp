@@ -57,7 +57,7 @@ Tensor scaled_sum_axis(const char* op, const Tensor& x, int axis, bool average) 
   Tensor out(s.out_shape);
   const float* xs = x.data();
   detail::sum_middle_axis(
-      s.outer, s.len, s.inner, [xs, scale](Index k) { return static_cast<double>(xs[k]) * scale; }, out.data(),
+      s.outer, s.len, s.inner, [xs, scale](Index k, Index) { return static_cast<double>(xs[k]) * scale; }, out.data(),
       /*add=*/false);
   if (should_record({&x})) {
     record_op(out, [x, out, s, scale]() {
@@ -65,11 +65,13 @@ Tensor scaled_sum_axis(const char* op, const Tensor& x, int axis, bool average) 
       const float f = static_cast<float>(scale);
       float* gx = x.mutable_grad().data();
       const Index len = s.len, inner = s.inner;
-      parallel_for(s.outer * len, detail::row_grain(inner), [&](Index b, Index e) {
-        for (Index r = b; r < e; ++r) {  // r = o * len + l
-          const float* go = g + (r / len) * inner;
-          float* dst = gx + r * inner;
-          for (Index i = 0; i < inner; ++i) dst[i] += go[i] * f;
+      parallel_for(s.outer, detail::row_grain(len * inner), [&](Index b, Index e) {
+        for (Index o = b; o < e; ++o) {
+          const float* go = g + o * inner;
+          for (Index l = 0; l < len; ++l) {
+            float* dst = gx + (o * len + l) * inner;
+            for (Index i = 0; i < inner; ++i) dst[i] += go[i] * f;
+          }
         }
       });
     });

@@ -22,8 +22,8 @@ double sum_all(Index n, V v) {
       [](double a, double p) { return a + p; });
 }
 
-// Sums over the middle axis of a [outer, len, inner] array: out[o, i] = sum_l v(o, l, i) where
-// v receives the flat index (o * len + l) * inner + i. `out` holds outer * inner floats and is
+// Sums over the middle axis of a [outer, len, inner] array: out[o, i] = sum_l v(k, i) where
+// k = (o * len + l) * inner + i is the flat index and i the inner index. `out` holds outer * inner floats and is
 // overwritten (add = false) or added to (add = true).
 template <class V>
 void sum_middle_axis(Index outer, Index len, Index inner, V v, float* out, bool add) {
@@ -39,7 +39,7 @@ void sum_middle_axis(Index outer, Index len, Index inner, V v, float* out, bool 
         std::fill(acc.begin(), acc.end(), 0.0);
         for (Index l = 0; l < len; ++l) {
           const Index base = (o * len + l) * inner;
-          for (Index i = 0; i < inner; ++i) acc[i] += v(base + i);
+          for (Index i = 0; i < inner; ++i) acc[i] += v(base + i, i);
         }
         for (Index i = 0; i < inner; ++i) store(o * inner + i, acc[i]);
       }
@@ -57,7 +57,7 @@ void sum_middle_axis(Index outer, Index len, Index inner, V v, float* out, bool 
     double* p = parts.data() + c * n_out + o * inner;
     for (Index l = lb; l < le; ++l) {
       const Index base = (o * len + l) * inner;
-      for (Index i = 0; i < inner; ++i) p[i] += v(base + i);
+      for (Index i = 0; i < inner; ++i) p[i] += v(base + i, i);
     }
   });
   for (Index k = 0; k < n_out; ++k) {
@@ -67,7 +67,7 @@ void sum_middle_axis(Index outer, Index len, Index inner, V v, float* out, bool 
   }
 }
 
-// Column sums of a [rows, cols] array given by v(flat index).
+// Column sums of a [rows, cols] array given by v(flat index, column).
 template <class V>
 void column_sums(Index rows, Index cols, V v, float* out, bool add) {
   sum_middle_axis(1, rows, cols, v, out, add);

@@ -86,7 +86,11 @@ Tensor concat(const std::vector<Tensor>& xs, int axis) {
           const float* src = g + off * cols;
           detail::add_to_grad(xs[i], [src](Index k) { return src[k]; });
         } else {
-          detail::add_to_grad(xs[i], [g, off, w, cols](Index k) { return g[(k / w) * cols + off + k % w]; });
+          float* gx = xs[i].mutable_grad().data();
+          parallel_for(xs[i].dim(0), row_grain(w), [&](Index b, Index e) {
+            for (Index r = b; r < e; ++r)
+              for (Index c = 0; c < w; ++c) gx[r * w + c] += g[r * cols + off + c];
+          });
         }
       }
     });
