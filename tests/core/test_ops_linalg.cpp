@@ -97,3 +97,16 @@ TEST_CASE("linear: shape errors") {
   CHECK_THROWS_WITH_AS(linear(Tensor::zeros({3}), Tensor::zeros({2, 3})),
                        doctest::Contains("linear: x expected rank 2, got shape [3]"), std::invalid_argument);
 }
+
+TEST_CASE("matmul and linear: empty dimensions") {
+  const Tensor a = Tensor::full({3, 0}, 1.0f), b = Tensor::full({0, 2}, 1.0f);
+  CHECK(matmul(a, b).to_vector() == std::vector<float>(6, 0.0f));  // empty inner sum is 0
+  const Tensor x = Tensor::zeros({0, 4}), w = Tensor::ones({2, 4}), bias = Tensor::ones({2});
+  w.set_requires_grad(true);
+  bias.set_requires_grad(true);
+  const Tensor y = linear(x, w, bias);
+  CHECK(y.shape() == Shape({0, 2}));
+  backward(sum(y));
+  CHECK(w.grad().to_vector() == std::vector<float>(8, 0.0f));
+  CHECK(bias.grad().to_vector() == std::vector<float>{0.0f, 0.0f});
+}

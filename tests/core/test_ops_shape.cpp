@@ -121,3 +121,11 @@ TEST_CASE("index_select: validation names the bad index and the range") {
                        doctest::Contains("index_select: x expected rank 1 or 2, got shape [2, 2, 2]"),
                        std::invalid_argument);
 }
+
+TEST_CASE("shape ops: empty pieces") {
+  const Tensor a = Tensor::from_vector({2, 2}, {1, 2, 3, 4});
+  CHECK(concat({a, Tensor::zeros({2, 0})}, 1).to_vector() == a.to_vector());
+  CHECK(concat({Tensor::zeros({0, 2}), a}, 0).to_vector() == a.to_vector());
+  CHECK(index_select(Tensor::zeros({0, 3}), {}).shape() == Shape({0, 3}));
+  CHECK(reshape(Tensor::zeros({0, 3}), {3, 0}).shape() == Shape({3, 0}));
+}
