@@ -96,7 +96,67 @@ Reader one_of(std::string& dst, std::vector<std::string> choices) {
   };
 }
 
+void read_model_section(const YAML::Node& n, const std::string& k, ModelConfig& m) {
+       read_section(n, k, {
+         {"kernel_size", [&](const YAML::Node& v, const std::string& vk) {
+            auto ks = read_list<int>(v, vk, "integers");
+            require(ks.size() == 3 && ks[0] >= 1 && ks[1] >= 1 && ks[2] >= 1, v, vk, "must be 3 positive integers");
+            m.kernel_size = {ks[0], ks[1], ks[2]};
+          }},
+         {"radius_scale", positive_float(m.radius_scale)},
+         {"particle_radius", positive_float(m.particle_radius)},
+         {"timestep", positive_float(m.timestep)},
+         {"gravity", [&](const YAML::Node& v, const std::string& vk) {
+            auto g = read_list<float>(v, vk, "numbers");
+            require(g.size() == 3, v, vk, "must be 3 numbers");
+            m.gravity = {g[0], g[1], g[2]};
+          }},
+         {"layer_channels", [&](const YAML::Node& v, const std::string& vk) {
+            m.layer_channels = read_list<int>(v, vk, "integers");
+            bool ok = m.layer_channels.size() >= 2 && m.layer_channels.back() == 3;
+            for (int ch : m.layer_channels) ok &= ch >= 1;
+            require(ok, v, vk, "must be >= 2 positive integers ending in 3 (the position correction)");
+          }},
+         {"coordinate_mapping", one_of(m.coordinate_mapping, {"ball_to_cube_radial", "ball_to_cube_volume_preserving", "identity"})},
+         {"interpolation", one_of(m.interpolation, {"linear", "linear_border", "nearest_neighbor"})},
+         {"use_window", boolean(m.use_window)},
+         {"other_feats_channels", int_at_least(m.other_feats_channels, 0)},
+       });
+     }
+
 }  // namespace
+
+ModelConfig parse_model_config(const std::string& yaml_text) {
+  ModelConfig m;
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    throw std::invalid_argument("model config: not valid YAML: " + std::string(e.what()));
+  }
+  if (root && root.IsMap() && root["model"]) read_model_section(root["model"], "model", m);
+  return m;
+}
+
+std::string model_config_yaml(const ModelConfig& m) {
+  std::ostringstream os;
+  os.precision(9);
+  os << "model:\n"
+     << "  kernel_size: [" << m.kernel_size[0] << ", " << m.kernel_size[1] << ", " << m.kernel_size[2] << "]\n"
+     << "  radius_scale: " << m.radius_scale << "\n"
+     << "  particle_radius: " << m.particle_radius << "\n"
+     << "  timestep: " << m.timestep << "\n"
+     << "  gravity: [" << m.gravity[0] << ", " << m.gravity[1] << ", " << m.gravity[2] << "]\n"
+     << "  layer_channels: [";
+  for (size_t i = 0; i < m.layer_channels.size(); ++i) os << (i ? ", " : "") << m.layer_channels[i];
+  os << "]\n"
+     << "  coordinate_mapping: " << m.coordinate_mapping << "\n"
+     << "  interpolation: " << m.interpolation << "\n"
+     << "  use_window: " << (m.use_window ? "true" : "false") << "\n"
+     << "  other_feats_channels: " << m.other_feats_channels << "\n";
+  return os.str();
+}
+
 
 TrainConfig parse_train_config(const std::string& yaml_text) {
   YAML::Node root;
@@ -124,33 +184,7 @@ TrainConfig parse_train_config(const std::string& yaml_text) {
                            {"shuffle_buffer", int_at_least(c.train_data.shuffle_buffer, 1)},
                            {"prefetch", int_at_least(c.train_data.prefetch, 1)}});
      }},
-    {"model", [&](const YAML::Node& n, const std::string& k) {
-       read_section(n, k, {
-         {"kernel_size", [&](const YAML::Node& v, const std::string& vk) {
-            auto ks = read_list<int>(v, vk, "integers");
-            require(ks.size() == 3 && ks[0] >= 1 && ks[1] >= 1 && ks[2] >= 1, v, vk, "must be 3 positive integers");
-            m.kernel_size = {ks[0], ks[1], ks[2]};
-          }},
-         {"radius_scale", positive_float(m.radius_scale)},
-         {"particle_radius", positive_float(m.particle_radius)},
-         {"timestep", positive_float(m.timestep)},
-         {"gravity", [&](const YAML::Node& v, const std::string& vk) {
-            auto g = read_list<float>(v, vk, "numbers");
-            require(g.size() == 3, v, vk, "must be 3 numbers");
-            m.gravity = {g[0], g[1], g[2]};
-          }},
-         {"layer_channels", [&](const YAML::Node& v, const std::string& vk) {
-            m.layer_channels = read_list<int>(v, vk, "integers");
-            bool ok = m.layer_channels.size() >= 2 && m.layer_channels.back() == 3;
-            for (int ch : m.layer_channels) ok &= ch >= 1;
-            require(ok, v, vk, "must be >= 2 positive integers ending in 3 (the position correction)");
-          }},
-         {"coordinate_mapping", one_of(m.coordinate_mapping, {"ball_to_cube_radial", "ball_to_cube_volume_preserving", "identity"})},
-         {"interpolation", one_of(m.interpolation, {"linear", "linear_border", "nearest_neighbor"})},
-         {"use_window", boolean(m.use_window)},
-         {"other_feats_channels", int_at_least(m.other_feats_channels, 0)},
-       });
-     }},
+    {"model", [&](const YAML::Node& n, const std::string& k) { read_model_section(n, k, m); }},
     {"evaluation", [&](const YAML::Node& n, const std::string& k) {
        read_section(n, k, {{"scale", positive_float(c.evaluation.scale)},
                            {"frame_skip", int_at_least(c.evaluation.frame_skip, 3)},

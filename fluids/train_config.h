@@ -71,6 +71,11 @@ struct TrainConfig {
 // std::invalid_argument naming the key, the value and the line ("config line 7: training.batch_size
 // must be >= 1, got 0").
 TrainConfig parse_train_config(const std::string& yaml_text);
+// Only the `model:` section of a config (other keys are ignored); used for the config stored
+// in a checkpoint.
+ModelConfig parse_model_config(const std::string& yaml_text);
+// The YAML of a model config (round-trips through parse_model_config).
+std::string model_config_yaml(const ModelConfig& model);
 // Reads the file; a relative dataset_dir is resolved against the config file's folder.
 TrainConfig load_train_config(const std::string& path);
 

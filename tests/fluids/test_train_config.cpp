@@ -56,3 +56,21 @@ TEST_CASE("train config: bad keys and values are reported with their line") {
                        doctest::Contains("lr_factors must have one more entry"), std::invalid_argument);
   CHECK_THROWS_AS(parse_train_config("dataset_dir: [unclosed\n"), std::invalid_argument);
 }
+
+TEST_CASE("model config: YAML round trip and model-only parsing") {
+  ModelConfig m;
+  m.timestep = 0.01f;
+  m.gravity = {0.0f, -1.5f, 0.25f};
+  m.layer_channels = {8, 16, 3};
+  m.interpolation = "nearest_neighbor";
+  m.use_window = false;
+  const ModelConfig r = parse_model_config(model_config_yaml(m));
+  CHECK(r.timestep == m.timestep);
+  CHECK(r.gravity == m.gravity);
+  CHECK(r.layer_channels == m.layer_channels);
+  CHECK(r.interpolation == m.interpolation);
+  CHECK(r.use_window == false);
+  CHECK(r.kernel_size == m.kernel_size);
+  // Other sections are ignored; a missing model section gives the defaults.
+  CHECK(parse_model_config("dataset_dir: x\ntraining:\n  max_iter: 3\n").layer_channels == std::vector<int>{32, 64, 64, 3});
+}
