@@ -16,6 +16,8 @@ Vec3 Problem::extent_of(Index j) const {
       return {extents[0], extents[0], extents[0]};
     case ExtentKind::PerPoint:
       return {extents[j], extents[j], extents[j]};
+    case ExtentKind::SharedPerAxis:
+      return {extents[0], extents[1], extents[2]};
     case ExtentKind::PerAxis:
       break;
   }
@@ -242,6 +244,103 @@ NeighborList brute_force_radius_search(const std::vector<double>& points,
     list.row_splits.push_back(static_cast<Index>(list.index.size()));
   }
   return list;
+}
+
+namespace {
+double uniform(Rng& rng, double lo, double hi) {
+  return static_cast<double>(rng.uniform(static_cast<float>(lo), static_cast<float>(hi)));
+}
+}  // namespace
+
+Problem random_problem(const ProblemSpec& s, Rng& rng) {
+  Problem p;
+  p.kd = s.kd, p.kh = s.kh, p.kw = s.kw;
+  p.in_channels = s.in_channels, p.out_channels = s.out_channels;
+  p.filters = random_values(s.kd * s.kh * s.kw * s.in_channels * s.out_channels, rng);
+  for (Index i = 0; i < s.num_inp; ++i)
+    for (int k = 0; k < 3; ++k)
+      p.inp_positions.push_back(i >= s.num_inp - 2 ? -5.0 - static_cast<double>(i) : uniform(rng, 0.0, s.box));
+  for (Index j = 0; j < s.num_out; ++j)
+    for (int k = 0; k < 3; ++k)
+      p.out_positions.push_back(j >= s.num_out - 3 ? 5.0 + static_cast<double>(j) : uniform(rng, 0.0, s.box));
+  p.extent_kind = s.extent_kind;
+  switch (s.extent_kind) {
+    case ExtentKind::Shared:
+      p.extents = {0.5};
+      break;
+    case ExtentKind::PerPoint:
+      for (Index j = 0; j < s.num_out; ++j) p.extents.push_back(uniform(rng, 0.4, 0.6));
+      break;
+    case ExtentKind::PerAxis:
+      for (Index j = 0; j < 3 * s.num_out; ++j) p.extents.push_back(uniform(rng, 0.35, 0.65));
+      break;
+    case ExtentKind::SharedPerAxis:
+      p.extents = {0.4375, 0.5, 0.625};
+      break;
+  }
+  if (s.offset) p.offset = {0.3f, -0.2f, 0.45f};  // the float values the op sees
+  std::vector<double> radii;
+  for (Index j = 0; j < s.num_out; ++j) {
+    const Vec3 e = p.extent_of(j);
+    radii.push_back(0.6 * std::max({e[0], e[1], e[2]}));
+  }
+  const NeighborList nl = brute_force_radius_search(p.inp_positions, p.out_positions, radii);
+  p.neighbors_index = nl.index;
+  p.neighbors_row_splits = nl.row_splits;
+  if (s.inp_importance)
+    for (Index i = 0; i < s.num_inp; ++i) p.inp_importance.push_back(uniform(rng, -1.0, 1.0));
+  if (s.neighbors_importance)
+    for (Index e = 0; e < p.num_entries(); ++e) p.neighbors_importance.push_back(uniform(rng, 0.1, 1.0));
+  return p;
+}
+
+std::vector<double> random_values(Index n, Rng& rng) {
+  std::vector<double> v;
+  for (Index k = 0; k < n; ++k) v.push_back(uniform(rng, -1.0, 1.0));
+  return v;
+}
+
+Vec3 ball_coordinates(const Problem& p, Index j, Index e) {
+  const Index i = p.neighbors_index[e];
+  const Vec3 ext = p.extent_of(j);
+  Vec3 q;
+  for (int k = 0; k < 3; ++k) q[k] = 2.0 * (p.inp_positions[3 * i + k] - p.out_positions[3 * j + k]) / ext[k];
+  return q;
+}
+
+Vec3 voxel_coordinates(const Problem& p, Index j, Index e, const CConvOpOptions& options) {
+  const Index i = p.neighbors_index[e];
+  Vec3 d;
+  for (int k = 0; k < 3; ++k) d[k] = p.inp_positions[3 * i + k] - p.out_positions[3 * j + k];
+  return filter_coordinates(d, p.extent_of(j), p.sizes_xyz(), p.offset, options);
+}
+
+bool near_jump(const Problem& p, Index j, Index e, const CConvOpOptions& options, double margin) {
+  if (options.interpolation != Interpolation::NearestNeighbor) return false;
+  const Vec3 v = voxel_coordinates(p, j, e, options);
+  for (int k = 0; k < 3; ++k)
+    if (std::abs(v[k] - std::floor(v[k]) - 0.5) < margin) return true;
+  return false;
+}
+
+bool near_kink(const Problem& p, Index j, Index e, const CConvOpOptions& options, double margin) {
+  if (near_jump(p, j, e, options, margin)) return true;
+  const Vec3 v = voxel_coordinates(p, j, e, options);
+  if (options.interpolation != Interpolation::NearestNeighbor)
+    for (int k = 0; k < 3; ++k)
+      if (std::abs(v[k] - std::round(v[k])) < margin) return true;
+  const Vec3 q = ball_coordinates(p, j, e);
+  if (options.coordinate_mapping == CoordinateMapping::BallToCubeRadial) {
+    std::array<double, 3> a = {std::abs(q[0]), std::abs(q[1]), std::abs(q[2])};
+    std::sort(a.begin(), a.end());
+    return a[2] < margin || a[2] - a[1] < margin;  // the origin, or the max axis switches
+  }
+  if (options.coordinate_mapping == CoordinateMapping::BallToCubeVolumePreserving) {
+    const double xy = sqr(q[0]) + sqr(q[1]);
+    return xy < margin || std::abs(1.25 * sqr(q[2]) - xy) < margin ||
+           std::abs(std::abs(q[0]) - std::abs(q[1])) < margin;
+  }
+  return false;
 }
 
 }  // namespace lagrad::cconv_ref

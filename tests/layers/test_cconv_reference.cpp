@@ -1,14 +1,19 @@
-// The double-precision continuous-convolution reference: hand-computed cases, properties of
-// the coordinate mappings, and the transpose being the adjoint of the forward.
+// The double-precision continuous-convolution reference (hand-computed cases, properties of
+// the coordinate mappings, the transpose being the adjoint of the forward), then the fast
+// float32 op against it: every option combination, gradients of every input, and the DLF
+// configuration on a particle block.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "cconv_reference.h"
 #include "core/random.h"
+#include "core/tape.h"
+#include "layers/continuous_conv_op.h"
 
 namespace lagrad {
 namespace {
@@ -51,69 +56,12 @@ double voxel_value(Index kh, Index kw, Index z, Index y, Index x) {
 
 // --- random problems ------------------------------------------------------------------------
 
-struct Spec {
-  Index kd = 3, kh = 3, kw = 3;
-  ExtentKind extent_kind = ExtentKind::Shared;
-  bool inp_importance = false;
-  bool neighbors_importance = false;
-  bool offset = false;
-  Index num_inp = 40, num_out = 24, in_channels = 2, out_channels = 3;
-};
+using cconv_ref::ProblemSpec;
+using cconv_ref::random_problem;
+using cconv_ref::random_values;
 
 double uniform(Rng& rng, double lo, double hi) {
   return static_cast<double>(rng.uniform(static_cast<float>(lo), static_cast<float>(hi)));
-}
-
-// Random problem whose numbers are all exact floats (so the float op sees the same inputs).
-// The last 3 output points and the last 2 input points are far away: empty rows and inputs
-// nobody lists. The search radius is 0.6 * the largest extent so some neighbors fall outside
-// the filter shape (exercising clamping and the zero border).
-Problem random_problem(const Spec& s, Rng& rng) {
-  Problem p;
-  p.kd = s.kd, p.kh = s.kh, p.kw = s.kw;
-  p.in_channels = s.in_channels, p.out_channels = s.out_channels;
-  for (Index n = 0; n < s.kd * s.kh * s.kw * s.in_channels * s.out_channels; ++n)
-    p.filters.push_back(uniform(rng, -1.0, 1.0));
-  for (Index i = 0; i < s.num_inp; ++i)
-    for (int k = 0; k < 3; ++k)
-      p.inp_positions.push_back(i >= s.num_inp - 2 ? -5.0 - i : uniform(rng, 0.0, 1.0));
-  for (Index j = 0; j < s.num_out; ++j)
-    for (int k = 0; k < 3; ++k)
-      p.out_positions.push_back(j >= s.num_out - 3 ? 5.0 + j : uniform(rng, 0.0, 1.0));
-  p.extent_kind = s.extent_kind;
-  switch (s.extent_kind) {
-    case ExtentKind::Shared:
-      p.extents = {0.5};
-      break;
-    case ExtentKind::PerPoint:
-      for (Index j = 0; j < s.num_out; ++j) p.extents.push_back(uniform(rng, 0.4, 0.6));
-      break;
-    case ExtentKind::PerAxis:
-      for (Index j = 0; j < 3 * s.num_out; ++j) p.extents.push_back(uniform(rng, 0.35, 0.65));
-      break;
-  }
-  if (s.offset) p.offset = {0.3, -0.2, 0.45};
-  std::vector<double> radii;
-  for (Index j = 0; j < s.num_out; ++j) {
-    const Vec3 e = p.extent_of(j);
-    radii.push_back(0.6 * std::max({e[0], e[1], e[2]}));
-  }
-  const cconv_ref::NeighborList nl =
-      cconv_ref::brute_force_radius_search(p.inp_positions, p.out_positions, radii);
-  p.neighbors_index = nl.index;
-  p.neighbors_row_splits = nl.row_splits;
-  if (s.inp_importance)
-    for (Index i = 0; i < s.num_inp; ++i) p.inp_importance.push_back(uniform(rng, -1.0, 1.0));
-  if (s.neighbors_importance)
-    for (Index e = 0; e < p.num_entries(); ++e)
-      p.neighbors_importance.push_back(uniform(rng, 0.1, 1.0));
-  return p;
-}
-
-std::vector<double> random_values(Index n, Rng& rng) {
-  std::vector<double> v;
-  for (Index k = 0; k < n; ++k) v.push_back(uniform(rng, -1.0, 1.0));
-  return v;
 }
 
 double dot(const std::vector<double>& a, const std::vector<double>& b) {
@@ -127,7 +75,8 @@ const CoordinateMapping kMappings[] = {CoordinateMapping::BallToCubeRadial,
                                        CoordinateMapping::Identity};
 const Interpolation kInterpolations[] = {Interpolation::Linear, Interpolation::LinearBorder,
                                          Interpolation::NearestNeighbor};
-const ExtentKind kExtentKinds[] = {ExtentKind::Shared, ExtentKind::PerPoint, ExtentKind::PerAxis};
+const ExtentKind kExtentKinds[] = {ExtentKind::Shared, ExtentKind::PerPoint, ExtentKind::PerAxis,
+                                   ExtentKind::SharedPerAxis};
 const Index kKernels[][3] = {{3, 3, 3}, {4, 4, 4}, {2, 3, 4}};
 
 // --- hand-computed cases --------------------------------------------------------------------
@@ -358,13 +307,13 @@ TEST_CASE("cconv_reference: transpose is the adjoint of the forward for every op
           for (auto extent_kind : kExtentKinds)
             for (const auto& k : kKernels)
               for (int importance = 0; importance < 4; ++importance) {
-                Spec s;
+                ProblemSpec s;
                 s.kd = k[0], s.kh = k[1], s.kw = k[2];
                 s.extent_kind = extent_kind;
                 s.inp_importance = importance & 1;
                 s.neighbors_importance = importance & 2;
                 s.offset = importance == 3;
-                s.num_inp = 20, s.num_out = 12;
+                s.num_inp = 30, s.num_out = 12, s.box = 0.8;
                 const Problem p = random_problem(s, rng);
                 const auto opt = make_options(mapping, interpolation, align, normalize);
                 const std::vector<double> f = random_values(s.num_inp * s.in_channels, rng);
@@ -372,15 +321,16 @@ TEST_CASE("cconv_reference: transpose is the adjoint of the forward for every op
                 Problem pt = p;  // W' with in and out swapped: maps out-channel g to in-channels
                 pt.filters = cconv_ref::swap_filter_channels(p);
                 pt.in_channels = p.out_channels, pt.out_channels = p.in_channels;
-                const double lhs = dot(cconv_ref::continuous_conv(p, f, opt), g);
+                const std::vector<double> y = cconv_ref::continuous_conv(p, f, opt);
+                const double lhs = dot(y, g);
                 const double rhs = dot(f, cconv_ref::continuous_conv_transpose(pt, g, opt));
                 INFO("mapping ", to_string(mapping), " interpolation ", to_string(interpolation),
                      " align ", align, " normalize ", normalize, " importance ", importance);
                 CHECK(lhs == doctest::Approx(rhs).epsilon(1e-12));
-                CHECK(std::abs(lhs) > 1e-3);  // not trivially zero
+                CHECK(dot(y, y) > 1e-3);  // not trivially zero
                 ++combos;
               }
-  CHECK(combos == 3 * 3 * 2 * 2 * 3 * 3 * 4);
+  CHECK(combos == 3 * 3 * 2 * 2 * 4 * 3 * 4);
 }
 
 TEST_CASE("cconv_reference: brute-force search is inclusive and sorted") {
@@ -389,6 +339,290 @@ TEST_CASE("cconv_reference: brute-force search is inclusive and sorted") {
   CHECK(nl.row_splits == IndexVector{0, 3, 3});
   CHECK(nl.index == IndexVector{0, 1, 2});
   CHECK(nl.distance_sqr[2] == doctest::Approx(0.25));
+}
+
+// =============================================================================================
+// The fast float32 op against the reference.
+// =============================================================================================
+
+Tensor to_tensor(const Shape& shape, const std::vector<double>& values) {
+  return Tensor::from_vector(shape, std::vector<float>(values.begin(), values.end()));
+}
+
+// The extents tensor in one of the shapes the op accepts for the problem's kind; `alt` picks
+// the second spelling where there is one (rank 0 instead of [1], [M, 1] instead of [M]).
+Tensor extents_tensor(const Problem& p, bool alt) {
+  switch (p.extent_kind) {
+    case ExtentKind::Shared:
+      return alt ? Tensor::scalar(static_cast<float>(p.extents[0])) : to_tensor({1}, p.extents);
+    case ExtentKind::PerPoint:
+      return alt ? to_tensor({p.num_out(), 1}, p.extents) : to_tensor({p.num_out()}, p.extents);
+    case ExtentKind::PerAxis:
+      return to_tensor({p.num_out(), 3}, p.extents);
+    case ExtentKind::SharedPerAxis:
+      break;
+  }
+  return to_tensor({1, 3}, p.extents);
+}
+
+// The op's inputs for problem p; features are [N, in] (forward) or [M, in] (transpose). The
+// neighbor arrays are borrowed from p, which must outlive the call. `alt` spells the extents
+// the other way and leaves a zero offset undefined (the op reads it as zeros).
+CConvInputs op_inputs(const Problem& p, const std::vector<double>& features, bool transpose,
+                      bool alt) {
+  CConvInputs in;
+  in.filters = to_tensor({p.kd, p.kh, p.kw, p.in_channels, p.out_channels}, p.filters);
+  in.out_positions = to_tensor({p.num_out(), 3}, p.out_positions);
+  in.extents = extents_tensor(p, alt);
+  const bool zero_offset = p.offset[0] == 0.0 && p.offset[1] == 0.0 && p.offset[2] == 0.0;
+  if (!(alt && zero_offset)) in.offset = to_tensor({3}, {p.offset[0], p.offset[1], p.offset[2]});
+  in.inp_positions = to_tensor({p.num_inp(), 3}, p.inp_positions);
+  in.inp_features =
+      to_tensor({transpose ? p.num_out() : p.num_inp(), p.in_channels}, features);
+  if (!p.inp_importance.empty()) in.inp_importance = to_tensor({p.num_inp()}, p.inp_importance);
+  in.neighbors_index = &p.neighbors_index;
+  in.neighbors_row_splits = &p.neighbors_row_splits;
+  if (!p.neighbors_importance.empty())
+    in.neighbors_importance = to_tensor({p.num_entries()}, p.neighbors_importance);
+  return in;
+}
+
+std::vector<double> reference(const Problem& p, const std::vector<double>& f,
+                              const CConvOpOptions& o, bool transpose) {
+  return transpose ? cconv_ref::continuous_conv_transpose(p, f, o)
+                   : cconv_ref::continuous_conv(p, f, o);
+}
+
+// An upper bound of |each output| (the same sum with every factor replaced by its absolute
+// value), the scale for the float32 tolerance.
+std::vector<double> magnitude(Problem p, std::vector<double> f, const CConvOpOptions& o,
+                              bool transpose) {
+  for (double& v : p.filters) v = std::abs(v);
+  for (double& v : p.inp_importance) v = std::abs(v);
+  for (double& v : f) v = std::abs(v);
+  return reference(p, f, o, transpose);
+}
+
+// Empty when every |got - expected| <= rtol * magnitude + atol; else the worst element.
+std::string compare(const std::vector<float>& got, const std::vector<double>& expected,
+                    const std::vector<double>& mag, Index cols, double rtol, double atol) {
+  if (got.size() != expected.size())
+    return "size " + std::to_string(got.size()) + " != expected " + std::to_string(expected.size());
+  double worst = 0.0;
+  size_t at = 0;
+  for (size_t k = 0; k < got.size(); ++k) {
+    const double excess = std::abs(got[k] - expected[k]) - (rtol * mag[k] + atol);
+    if (excess > worst) worst = excess, at = k;
+  }
+  if (worst <= 0.0) return "";
+  std::ostringstream s;
+  s << "row " << static_cast<Index>(at) / cols << " col " << static_cast<Index>(at) % cols
+    << ": expected " << expected[at] << ", got " << got[at] << " (magnitude " << mag[at] << ")";
+  return s.str();
+}
+
+std::string describe(const CConvOpOptions& o, const Problem& p, int importance, bool transpose) {
+  static const char* kinds[] = {"shared", "per-point", "per-axis", "shared-per-axis"};
+  std::ostringstream s;
+  s << (transpose ? "transpose" : "forward") << " mapping=" << to_string(o.coordinate_mapping)
+    << " interpolation=" << to_string(o.interpolation) << " align_corners=" << o.align_corners
+    << " normalize=" << o.normalize << " inp_importance=" << ((importance & 1) != 0)
+    << " neighbors_importance=" << ((importance & 2) != 0)
+    << " extents=" << kinds[static_cast<int>(p.extent_kind)] << " kernel=" << p.kd << "x" << p.kh
+    << "x" << p.kw << " offset=(" << p.offset[0] << "," << p.offset[1] << "," << p.offset[2] << ")";
+  return s.str();
+}
+
+TEST_CASE("cconv_reference: the op matches the reference for every option combination") {
+  Rng rng(99);
+  std::vector<std::string> failures;
+  int combos = 0;
+  for (auto mapping : kMappings)
+    for (auto interpolation : kInterpolations)
+      for (bool align : {false, true})
+        for (bool normalize : {false, true})
+          for (int importance = 0; importance < 4; ++importance)
+            for (auto extent_kind : kExtentKinds)
+              for (const auto& k : kKernels)
+                for (bool offset : {false, true}) {
+                  ProblemSpec s;
+                  s.kd = k[0], s.kh = k[1], s.kw = k[2];
+                  s.extent_kind = extent_kind;
+                  s.inp_importance = importance & 1;
+                  s.neighbors_importance = importance & 2;
+                  s.offset = offset;
+                  s.num_inp = 50, s.num_out = 30;
+                  Problem p = random_problem(s, rng);
+                  const auto opt = make_options(mapping, interpolation, align, normalize);
+                  // nearest_neighbor jumps at half voxels; keep float rounding off them.
+                  cconv_ref::drop_entries(p, [&](Index j, Index e) {
+                    return cconv_ref::near_jump(p, j, e, opt, 1e-4);
+                  });
+                  for (bool transpose : {false, true}) {
+                    const Index rows = transpose ? s.num_out : s.num_inp;
+                    const std::vector<double> f = random_values(rows * s.in_channels, rng);
+                    const CConvInputs in = op_inputs(p, f, transpose, (combos / 4) % 2 == 1);
+                    const Tensor got = transpose ? continuous_conv_transpose(in, opt)
+                                                 : continuous_conv(in, opt);
+                    const Index out_rows = transpose ? s.num_inp : s.num_out;
+                    std::string err;
+                    if (got.shape() != Shape{out_rows, s.out_channels}) {
+                      err = "shape " + shape_str(got.shape());
+                    } else {
+                      err = compare(got.to_vector(), reference(p, f, opt, transpose),
+                                    magnitude(p, f, opt, transpose), s.out_channels, 1e-5, 1e-6);
+                    }
+                    if (!err.empty()) failures.push_back(describe(opt, p, importance, transpose) + ": " + err);
+                    ++combos;
+                  }
+                }
+  for (size_t k = 0; k < failures.size() && k < 12; ++k) MESSAGE(failures[k]);
+  CHECK(combos == 2 * 3 * 3 * 2 * 2 * 4 * 4 * 3 * 2);
+  CHECK_MESSAGE(failures.empty(), failures.size(), " of ", combos, " combinations differ");
+}
+
+// --- gradients: the op's backward against central differences of the double reference ------
+
+struct GradInput {
+  const char* name;
+  Tensor tensor;                // the op's input (float)
+  std::vector<double>* values;  // the same numbers in the reference problem
+};
+
+// One gradient check: the op's gradients of L = <out, R> for all its inputs, against central
+// differences of L computed with the reference in double. Entries near kinks are removed first.
+std::string check_gradients(Problem p, const CConvOpOptions& opt, bool transpose, Rng& rng) {
+  cconv_ref::drop_entries(p, [&](Index j, Index e) { return cconv_ref::near_kink(p, j, e, opt, 1e-3); });
+  const Index rows = transpose ? p.num_out() : p.num_inp();
+  const Index out_rows = transpose ? p.num_inp() : p.num_out();
+  std::vector<double> f = random_values(rows * p.in_channels, rng);
+  std::vector<double> r = random_values(out_rows * p.out_channels, rng);
+
+  Tape tape;
+  TapeScope scope(tape);
+  CConvInputs in = op_inputs(p, f, transpose, false);
+  std::vector<double> offset(p.offset.begin(), p.offset.end());
+  std::vector<GradInput> inputs = {{"filters", in.filters, &p.filters},
+                                   {"inp_features", in.inp_features, &f},
+                                   {"inp_importance", in.inp_importance, &p.inp_importance},
+                                   {"neighbors_importance", in.neighbors_importance, &p.neighbors_importance},
+                                   {"inp_positions", in.inp_positions, &p.inp_positions},
+                                   {"out_positions", in.out_positions, &p.out_positions},
+                                   {"extents", in.extents, &p.extents},
+                                   {"offset", in.offset, &offset}};
+  for (GradInput& g : inputs)
+    if (g.tensor.defined()) g.tensor.set_requires_grad();
+  const Tensor out = transpose ? continuous_conv_transpose(in, opt) : continuous_conv(in, opt);
+  tape.backward(out, to_tensor(out.shape(), r));
+
+  auto loss = [&]() {
+    for (int k = 0; k < 3; ++k) p.offset[k] = offset[k];
+    return dot(reference(p, f, opt, transpose), r);
+  };
+  std::ostringstream report;
+  const double h = 1e-6;
+  for (GradInput& g : inputs) {
+    if (!g.tensor.defined()) continue;
+    std::vector<float> analytic(g.values->size(), 0.0f);
+    if (g.tensor.has_grad()) analytic = g.tensor.grad().to_vector();
+    double worst = 0.0, scale = 0.0;
+    size_t at = 0;
+    std::vector<double> numeric(g.values->size());
+    for (size_t k = 0; k < g.values->size(); ++k) {
+      const double keep = (*g.values)[k];
+      (*g.values)[k] = keep + h;
+      const double plus = loss();
+      (*g.values)[k] = keep - h;
+      const double minus = loss();
+      (*g.values)[k] = keep;
+      numeric[k] = (plus - minus) / (2 * h);
+      scale = std::max(scale, std::abs(numeric[k]));
+    }
+    for (size_t k = 0; k < numeric.size(); ++k) {
+      const double err = std::abs(analytic[k] - numeric[k]);
+      if (err > worst) worst = err, at = k;
+    }
+    if (worst > 1e-4 * std::max(1.0, scale))
+      report << " " << g.name << "[" << at << "]: expected " << numeric[at] << ", got "
+             << analytic[at] << " (max |grad| " << scale << ");";
+  }
+  return report.str();
+}
+
+TEST_CASE("cconv_reference: op gradients match finite differences of the reference") {
+  Rng rng(5);
+  std::vector<std::string> failures;
+  int combos = 0;
+  for (auto mapping : kMappings)
+    for (auto interpolation : kInterpolations)
+      for (bool align : {false, true})
+        for (bool normalize : {false, true})
+          for (int importance : {0, 3})
+            for (bool transpose : {false, true}) {
+              ProblemSpec s;
+              const auto& k = kKernels[combos % 3];
+              s.kd = k[0], s.kh = k[1], s.kw = k[2];
+              s.extent_kind = kExtentKinds[(combos / 3) % 4];
+              s.inp_importance = importance & 1;
+              s.neighbors_importance = importance & 2;
+              s.offset = true;
+              s.num_inp = 20, s.num_out = 10, s.in_channels = 2, s.out_channels = 2, s.box = 0.6;
+              const Problem p = random_problem(s, rng);
+              const auto opt = make_options(mapping, interpolation, align, normalize);
+              const std::string err = check_gradients(p, opt, transpose, rng);
+              if (!err.empty()) failures.push_back(describe(opt, p, importance, transpose) + ":" + err);
+              ++combos;
+            }
+  for (size_t k = 0; k < failures.size() && k < 12; ++k) MESSAGE(failures[k]);
+  CHECK(combos == 3 * 3 * 2 * 2 * 2 * 2);
+  CHECK_MESSAGE(failures.empty(), failures.size(), " of ", combos, " gradient checks differ");
+}
+
+// --- the DLF configuration on a particle block -------------------------------------------------
+
+TEST_CASE("cconv_reference: DLF configuration on a jittered lattice block") {
+  // DeepLagrangianFluids' fluid convolution: 4x4x4 filter, ball_to_cube_volume_preserving,
+  // linear, align_corners, no normalization, poly6 window (1 - d^2/r^2)^3 as neighbor
+  // importance, radius = extent / 2, the query point itself excluded.
+  Rng rng(3);
+  Problem p;
+  p.kd = p.kh = p.kw = 4;
+  p.in_channels = 4, p.out_channels = 32;
+  const double spacing = 0.05;
+  for (int z = 0; z < 8; ++z)
+    for (int y = 0; y < 8; ++y)
+      for (int x = 0; x < 8; ++x)
+        for (int a : {x, y, z})
+          p.inp_positions.push_back(static_cast<double>(
+              static_cast<float>(a * spacing + uniform(rng, -0.01, 0.01))));
+  p.out_positions = p.inp_positions;
+  const double extent = static_cast<double>(static_cast<float>(1.5 * 6 * 0.025));
+  p.extents = {extent};
+  const double radius = 0.5 * extent;
+  const cconv_ref::NeighborList nl = cconv_ref::brute_force_radius_search(
+      p.inp_positions, p.out_positions, std::vector<double>(p.num_out(), radius));
+  p.neighbors_row_splits = {0};
+  for (Index j = 0; j < p.num_out(); ++j) {
+    for (Index e = nl.row_splits[j]; e < nl.row_splits[j + 1]; ++e) {
+      if (nl.index[e] == j) continue;
+      const double t = 1.0 - nl.distance_sqr[e] / (radius * radius);
+      p.neighbors_index.push_back(nl.index[e]);
+      p.neighbors_importance.push_back(static_cast<float>(std::clamp(t * t * t, 0.0, 1.0)));
+    }
+    p.neighbors_row_splits.push_back(static_cast<Index>(p.neighbors_index.size()));
+  }
+  p.filters = random_values(64 * 4 * 32, rng);
+  const std::vector<double> f = random_values(p.num_inp() * 4, rng);
+  REQUIRE(p.num_out() == 512);
+  CHECK(static_cast<double>(p.num_entries()) / 512.0 > 20.0);  // a realistic neighborhood
+
+  const auto opt = make_options(CoordinateMapping::BallToCubeVolumePreserving,
+                                Interpolation::Linear, true, false);
+  const Tensor got = continuous_conv(op_inputs(p, f, false, false), opt);
+  REQUIRE(got.shape() == Shape{512, 32});
+  const std::string err = compare(got.to_vector(), cconv_ref::continuous_conv(p, f, opt),
+                                  magnitude(p, f, opt, false), 32, 1e-5, 1e-6);
+  CHECK_MESSAGE(err.empty(), err);
 }
 
 }  // namespace
