@@ -1,6 +1,7 @@
 #pragma once
 // Internal helpers shared by the op implementations (not part of the public API): argument
 // checks, elementwise maps, gradient accumulation in place, and the grain sizes of the loops.
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
