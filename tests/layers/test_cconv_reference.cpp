@@ -481,6 +481,43 @@ TEST_CASE("cconv_reference: the op matches the reference for every option combin
   CHECK_MESSAGE(failures.empty(), failures.size(), " of ", combos, " combinations differ");
 }
 
+TEST_CASE("cconv_reference: op with signed neighbor importances, one row summing to zero") {
+  // Open3D divides only when psi != 0: a row whose importances cancel stays undivided.
+  Rng rng(17);
+  ProblemSpec s;
+  s.neighbors_importance = true;
+  s.num_inp = 50, s.num_out = 30;
+  Problem p = random_problem(s, rng);
+  Index zero_row = -1;
+  for (Index j = 0; j < p.num_out() && zero_row < 0; ++j)
+    if (p.neighbors_row_splits[j + 1] - p.neighbors_row_splits[j] >= 4) zero_row = j;
+  REQUIRE(zero_row >= 0);
+  for (Index e = 0; e < p.num_entries(); ++e) p.neighbors_importance[e] -= 0.55;  // signed
+  const Index b = p.neighbors_row_splits[zero_row], n = p.neighbors_row_splits[zero_row + 1] - b;
+  for (Index e = 0; e < n; ++e) p.neighbors_importance[b + e] = (e % 2 == 0 ? 0.75 : -0.75);
+  if (n % 2 == 1) p.neighbors_importance[b + n - 1] = 0.0;
+  REQUIRE(cconv_ref::row_normalizers(p)[zero_row] == 0.0);
+  for (auto interpolation : kInterpolations)
+    for (bool transpose : {false, true}) {
+      const auto opt = make_options(CoordinateMapping::BallToCubeRadial, interpolation, true, true);
+      cconv_ref::drop_entries(p, [&](Index j, Index e) {
+        return j != zero_row && cconv_ref::near_jump(p, j, e, opt, 1e-4);
+      });
+      const std::vector<double> f =
+          random_values((transpose ? p.num_out() : p.num_inp()) * p.in_channels, rng);
+      const Tensor got = transpose ? continuous_conv_transpose(op_inputs(p, f, transpose, false), opt)
+                                   : continuous_conv(op_inputs(p, f, transpose, false), opt);
+      const std::vector<double> expected = reference(p, f, opt, transpose);
+      const std::vector<float> g = got.to_vector();
+      REQUIRE(g.size() == expected.size());
+      double worst = 0.0;
+      for (size_t k = 0; k < g.size(); ++k)
+        worst = std::max(worst, std::abs(g[k] - expected[k]) / (1.0 + std::abs(expected[k])));
+      INFO(to_string(interpolation), transpose ? " transpose" : " forward");
+      CHECK(worst < 1e-4);
+    }
+}
+
 // --- gradients: the op's backward against central differences of the double reference ------
 
 struct GradInput {
