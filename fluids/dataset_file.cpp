@@ -227,7 +227,7 @@ Sequence decode_frames_msgpack(std::string_view bytes, const std::string& name) 
   const msgpack::unpack_limit limit(bytes.size(), bytes.size() / 2 + 1, bytes.size(), bytes.size(),
                                     bytes.size(), 64);
   Sequence seq;
-  seq.frames.reserve(std::min<std::size_t>(count, bytes.size()));
+  seq.frames.reserve(std::min<std::size_t>(count, bytes.size() / 64));  // a frame takes > 64 bytes
   for (std::size_t i = 0; i < count; ++i) {
     const std::string ctx = frame_ctx(name, i);
     if (off >= bytes.size()) {
