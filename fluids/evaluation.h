@@ -1,0 +1,47 @@
+#pragma once
+// DeepLagrangianFluids' evaluation of a particle network on validation sequences.
+//
+//   err_n1         mean particle distance to ground truth one step after a ground-truth
+//                  state, over windows starting at every frame_skip-th frame of each scene
+//   err_n2         the same two steps later (the second step starts from the first prediction)
+//   whole_seq_err  roll out each scene from its first frame; at every frame f > 0 with
+//                  f % frame_skip == 0, the mean distance of each ground-truth particle to the
+//                  nearest predicted particle; averaged over those frames and scenes
+//
+// Distances are measured on positions multiplied by `scale` (evaluation.scale). Windows whose
+// prediction is non-finite are skipped and counted, as the original does.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "fluids/particle_network.h"
+#include "fluids/train_config.h"
+
+namespace lagrad {
+
+struct EvaluationResult {
+  double err_n1 = 0.0;
+  double err_n2 = 0.0;
+  double whole_seq_err = 0.0;
+  std::int64_t windows = 0;       // windows evaluated for err_n1/err_n2
+  std::int64_t rollout_frames = 0;  // frames compared for whole_seq_err
+  std::int64_t scenes = 0;
+  std::int64_t nonfinite = 0;     // skipped predictions
+  double seconds = 0.0;
+};
+
+struct EvaluationOptions {
+  float scale = 1.0f;
+  int frame_skip = 20;
+  int max_scenes = 0;          // 0: all
+  bool whole_sequence = true;  // also roll out whole scenes (slower)
+};
+
+// The network is run without gradients. Files: the validation split's files in order.
+EvaluationResult evaluate(ParticleNetwork& net, const std::vector<std::string>& files, const EvaluationOptions& options);
+
+// The no-network baseline: gravity integration only (what the network's correction adds to).
+EvaluationResult evaluate_gravity_baseline(const ModelConfig& model, const std::vector<std::string>& files,
+                                           const EvaluationOptions& options);
+
+}  // namespace lagrad

@@ -1,0 +1,234 @@
+#include "fluids/trainer.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "core/ops.h"
+#include "core/parallel.h"
+#include "core/random.h"
+#include "core/tape.h"
+#include "fluids/dataset_stream.h"
+#include "fluids/evaluation.h"
+#include "fluids/particle_network.h"
+#include "layers/losses.h"
+#include "optim/adam.h"
+#include "optim/checkpoint.h"
+#include "optim/clip_grad.h"
+#include "optim/lr_schedule.h"
+
+namespace lagrad {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+Tensor rows3(const std::vector<float>& v) { return Tensor::from_vector({static_cast<Index>(v.size() / 3), 3}, v); }
+
+// All checkpoints of a directory as (step, path), ascending.
+std::vector<std::pair<std::int64_t, std::string>> list_checkpoints(const std::string& train_dir) {
+  std::vector<std::pair<std::int64_t, std::string>> out;
+  const fs::path dir = fs::path(train_dir) / "checkpoints";
+  if (!fs::is_directory(dir)) return out;
+  static const std::regex name(R"(ckpt-(\d+)\.lagrad)");
+  for (const auto& e : fs::directory_iterator(dir)) {
+    std::smatch m;
+    const std::string f = e.path().filename().string();
+    if (std::regex_match(f, m, name)) out.emplace_back(std::stoll(m[1]), e.path().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Keeps the newest `keep_last` checkpoints and those whose step is a multiple of `keep_every`.
+void prune_checkpoints(const std::string& train_dir, int keep_last, std::int64_t keep_every) {
+  auto all = list_checkpoints(train_dir);
+  const size_t n = all.size();
+  for (size_t i = 0; i + static_cast<size_t>(keep_last) < n; ++i) {
+    if (keep_every > 0 && all[i].first % keep_every == 0) continue;
+    fs::remove(all[i].second);
+  }
+}
+
+void append_line(const fs::path& path, const std::string& line) {
+  std::ofstream f(path, std::ios::app);
+  if (!f) throw std::runtime_error("cannot append to '" + path.string() + "'");
+  f << line << '\n';
+}
+
+std::string fmt_double(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return std::isfinite(v) ? buf : "null";
+}
+
+std::string format_eta(double seconds) {
+  const long s = static_cast<long>(seconds);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", s / 3600, (s / 60) % 60, s % 60);
+  return buf;
+}
+
+// The original's loss for one sample: two chained predictions.
+Tensor sample_loss(ParticleNetwork& net, const Sample& s) {
+  const Tensor box = rows3(s.box), normals = rows3(s.box_normals);
+  const ParticleStep s1 = net.forward(rows3(s.frames[0].pos), rows3(s.frames[0].vel), box, normals);
+  Tensor l1 = weighted_distance_loss(s1.pos, rows3(s.frames[1].pos), s1.num_fluid_neighbors);
+  const ParticleStep s2 = net.forward(s1.pos, s1.vel, box, normals);
+  Tensor l2 = weighted_distance_loss(s2.pos, rows3(s.frames[2].pos), s2.num_fluid_neighbors);
+  return mul(add(l1, l2), 0.5f);
+}
+
+}  // namespace
+
+std::string latest_checkpoint(const std::string& train_dir) {
+  auto all = list_checkpoints(train_dir);
+  return all.empty() ? std::string() : all.back().second;
+}
+
+TrainSummary train(const TrainConfig& config, const std::string& train_dir, const TrainerOptions& options,
+                   const std::atomic<bool>* stop) {
+  const TrainingConfig& tc = config.training;
+  const std::int64_t max_iter = options.max_iter > 0 ? options.max_iter : tc.max_iter;
+  set_num_threads(tc.threads);
+  // Inputs first: a bad dataset is reported before anything is written.
+  const std::vector<std::string> train_files = dataset_split_files(config.dataset_dir, "train");
+  std::vector<std::string> valid_files;
+  if (tc.eval_interval > 0) valid_files = dataset_split_files(config.dataset_dir, "valid");
+
+  fs::create_directories(fs::path(train_dir) / "checkpoints");
+  {
+    std::ofstream f(fs::path(train_dir) / "config.yaml");
+    f << config.source_text;
+  }
+  manual_seed(tc.seed);
+  ParticleNetwork net(config.model);
+  net.set_position_gradients(tc.position_gradients);
+  Adam opt(net.named_parameters(),
+           AdamOptions().lr(tc.base_lr).eps(tc.adam_eps).beta1(tc.adam_beta1).beta2(tc.adam_beta2));
+  const LrSchedule schedule = LrSchedule::piecewise_constant(tc.lr_boundaries, tc.lr_factors);
+
+  TrainSummary summary;
+  const std::string resume_from = latest_checkpoint(train_dir);
+  if (!resume_from.empty()) {
+    const Checkpoint c = load_checkpoint(resume_from);
+    load_model_state(net, c.model);
+    opt.load_state(c.optimizer, c.optimizer_step);
+    summary.start_step = c.step;
+    spdlog::info("resuming from {} (step {})", resume_from, c.step);
+  }
+  std::int64_t step = summary.start_step;
+
+  StreamOptions so = train_stream_options(tc.batch_size, tc.seed);
+  so.random_rotation = config.train_data.random_rotation;
+  so.shuffle_buffer = config.train_data.shuffle_buffer;
+  so.prefetch = config.train_data.prefetch;
+  DatasetStream stream(train_files, so);
+  if (step > 0) {
+    spdlog::info("replaying the data stream to batch {}", step);
+    for (std::int64_t i = 0; i < step; ++i) stream.next();
+  }
+
+  auto save = [&](std::int64_t at) {
+    Checkpoint c;
+    c.step = at;
+    c.model = model_state(net);
+    c.optimizer = opt.state_tensors();
+    c.optimizer_step = opt.step_count();
+    c.schedule = schedule.describe();
+    c.config = config.source_text;
+    c.metadata["kind"] = "dlf_particle_network";
+    c.metadata["model"] = model_config_yaml(config.model);
+    char name[64];
+    std::snprintf(name, sizeof name, "ckpt-%08lld.lagrad", static_cast<long long>(at));
+    const std::string path = (fs::path(train_dir) / "checkpoints" / name).string();
+    save_checkpoint(path, c);
+    prune_checkpoints(train_dir, tc.keep_last_checkpoints, tc.keep_checkpoint_every);
+    summary.last_checkpoint = path;
+  };
+
+  const fs::path metrics = fs::path(train_dir) / "metrics.jsonl";
+  auto run_eval = [&](std::int64_t at) {
+    EvaluationOptions eo;
+    eo.scale = config.evaluation.scale;
+    eo.frame_skip = config.evaluation.frame_skip;
+    eo.max_scenes = config.evaluation.max_scenes;
+    eo.whole_sequence = false;  // the original evaluates err_n1/err_n2 during training
+    const EvaluationResult r = evaluate(net, valid_files, eo);
+    spdlog::info("step {} eval: err_n1 {:.6f} err_n2 {:.6f} ({} windows, {:.1f} s)", at, r.err_n1, r.err_n2,
+                 r.windows, r.seconds);
+    append_line(metrics, "{\"step\": " + std::to_string(at) + ", \"eval/err_n1\": " + fmt_double(r.err_n1) +
+                             ", \"eval/err_n2\": " + fmt_double(r.err_n2) + "}");
+  };
+
+  const auto t_start = std::chrono::steady_clock::now();
+  auto t_window = t_start;
+  std::int64_t particles_window = 0, steps_window = 0;
+  while (step < max_iter && !(stop && stop->load())) {
+    const std::optional<Batch> batch = stream.next();
+    if (!batch) throw std::runtime_error("train: the training stream ended unexpectedly");
+    opt.zero_grad();
+    double total = 0.0;
+    for (const Sample& s : *batch) {
+      Tensor l = mul(sample_loss(net, s), 128.0f / static_cast<float>(batch->size()));
+      total += l.item();
+      backward(l);
+      particles_window += static_cast<std::int64_t>(s.num_particles());
+    }
+    if (!std::isfinite(total))
+      throw std::runtime_error("train: the loss became non-finite at step " + std::to_string(step) +
+                               " (last good checkpoint: " +
+                               (summary.last_checkpoint.empty() ? std::string("none") : summary.last_checkpoint) + ")");
+    schedule.apply(opt, tc.base_lr);
+    if (tc.clip_grad_norm > 0) clip_grad_norm(opt.params(), tc.clip_grad_norm);
+    opt.step();
+    ++step;
+    ++steps_window;
+    summary.last_loss = static_cast<float>(total);
+
+    if (step % tc.log_interval == 0 || step == max_iter) {
+      const auto now = std::chrono::steady_clock::now();
+      const double dt = std::chrono::duration<double>(now - t_window).count();
+      const double it_s = steps_window / std::max(dt, 1e-9);
+      const double pps = particles_window / std::max(dt, 1e-9);
+      const double eta = (max_iter - step) / std::max(it_s, 1e-9);
+      append_line(metrics, "{\"step\": " + std::to_string(step) + ", \"loss\": " + fmt_double(total) +
+                               ", \"lr\": " + fmt_double(opt.lr()) + ", \"iterations_per_s\": " + fmt_double(it_s) +
+                               ", \"particles_per_s\": " + fmt_double(pps) + "}");
+      if (options.progress_bar) {
+        const int width = 30;
+        const int filled = static_cast<int>(width * step / max_iter);
+        std::fprintf(stderr, "\r[%s%s] %lld/%lld loss %.5f  %.2f it/s  ETA %s ", std::string(filled, '#').c_str(),
+                     std::string(width - filled, '.').c_str(), static_cast<long long>(step),
+                     static_cast<long long>(max_iter), total, it_s, format_eta(eta).c_str());
+        std::fflush(stderr);
+      } else {
+        spdlog::info("step {}/{} loss {:.6f} lr {:.3g} {:.2f} it/s {:.0f} particles/s ETA {}", step, max_iter, total,
+                     opt.lr(), it_s, pps, format_eta(eta));
+      }
+      t_window = now;
+      particles_window = steps_window = 0;
+    }
+    if (step % tc.checkpoint_interval == 0) save(step);
+    if (tc.eval_interval > 0 && step % tc.eval_interval == 0) {
+      if (options.progress_bar) std::fprintf(stderr, "\n");
+      run_eval(step);
+    }
+  }
+  if (options.progress_bar) std::fprintf(stderr, "\n");
+  if (summary.last_checkpoint.empty() || step % tc.checkpoint_interval != 0) save(step);
+  summary.end_step = step;
+  summary.finished = step >= max_iter;
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  if (!summary.finished) spdlog::info("stopped at step {}; checkpoint {}", step, summary.last_checkpoint);
+  return summary;
+}
+
+}  // namespace lagrad

@@ -1,0 +1,49 @@
+#pragma once
+// `lagrad train`: DeepLagrangianFluids' training loop.
+//
+// Per batch (the original's step): for each sample, predict two steps (the second from the
+// first prediction), loss_i = 0.5 (L(step 1) + L(step 2)) with L the weighted distance loss and
+// each step's fluid neighbor counts; total = 128 * sum_i loss_i / batch_size; one Adam step
+// (eps 1e-6) with the piecewise-constant schedule. Gradients of the samples are accumulated one
+// backward per sample, so memory stays that of one sample.
+//
+// The training directory holds:
+//   checkpoints/ckpt-<step>.lagrad   the newest few and every k-th (see TrainingConfig)
+//   config.yaml                      the config of the run
+//   metrics.jsonl                    one JSON object per logged step and per evaluation
+//   train.log                        the log (written by the tool's file sink)
+// A run resumes from its newest checkpoint: parameters, optimizer moments, step, and the data
+// stream position (the stream is replayed to the same batch), so an interrupted run continues
+// as if it had not stopped.
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "fluids/train_config.h"
+
+namespace lagrad {
+
+struct TrainSummary {
+  std::int64_t start_step = 0;
+  std::int64_t end_step = 0;
+  bool finished = false;  // reached max_iter (false: stopped by request)
+  float last_loss = 0.0f;
+  double seconds = 0.0;
+  std::string last_checkpoint;
+};
+
+struct TrainerOptions {
+  bool progress_bar = false;  // a one-line progress bar on stderr (for terminals)
+  std::int64_t max_iter = 0;  // > 0 overrides training.max_iter
+};
+
+// Runs (or resumes) the training described by `config` in `train_dir`. Returns when max_iter
+// is reached or `stop` becomes true; in both cases a checkpoint of the last completed step is
+// written first. Throws on bad data or config (nothing is half-written).
+TrainSummary train(const TrainConfig& config, const std::string& train_dir, const TrainerOptions& options = {},
+                   const std::atomic<bool>* stop = nullptr);
+
+// The newest checkpoint of a training directory ("" if none).
+std::string latest_checkpoint(const std::string& train_dir);
+
+}  // namespace lagrad
