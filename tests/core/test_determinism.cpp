@@ -36,7 +36,17 @@ std::vector<std::vector<float>> run_model() {
   const Tensor loss = add(add(mean(square(m)), sum(mean(h, 0))), mul(sum(square(big)), 1e-6f));
   const Tensor total = add(loss, mul(sum(col), 1e-3f));
   backward(total);
-  return {total.to_vector(), col.to_vector(), x.grad().to_vector(), w.grad().to_vector(), b.grad().to_vector(),
+  // Cancelling magnitudes make any change of summation order visible even after the double
+  // partial sums are rounded to float: (1e20 + 1 + ... + 1) - 1e20 depends on where the ones
+  // are grouped.
+  const Index len = 1 << 20;
+  Tensor cancel = Tensor::ones({len, 3});
+  for (Index c = 0; c < 3; ++c) {
+    cancel.data()[c] = 1e20f;
+    cancel.data()[(len - 1) * 3 + c] = -1e20f;
+  }
+  const Tensor cancel_all = sum(cancel), cancel_cols = sum(cancel, 0);
+  return {cancel_all.to_vector(), cancel_cols.to_vector(), total.to_vector(), col.to_vector(), x.grad().to_vector(), w.grad().to_vector(), b.grad().to_vector(),
           row.grad().to_vector(), w2.grad().to_vector(), big.grad().to_vector()};
 }
 
