@@ -1,0 +1,60 @@
+// `lagrad train CONFIG.yaml`: trains (or resumes) a DeepLagrangianFluids network.
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <filesystem>
+
+#include "fluids/train_config.h"
+#include "fluids/trainer.h"
+#include "registry.h"
+
+namespace lagrad::tool {
+namespace {
+
+std::atomic<bool> g_stop{false};
+extern "C" void on_signal(int) { g_stop.store(true); }
+
+struct TrainArgs {
+  std::string config;
+  std::string train_dir;
+  std::int64_t max_iter = 0;
+  bool no_progress = false;
+};
+
+CommandRegistrar reg([](CLI::App& app, CLI::App*& sub) -> CommandRun {
+  auto a = std::make_shared<TrainArgs>();
+  sub = app.add_subcommand("train", "Train (or resume) a fluid network from a YAML config");
+  sub->add_option("config", a->config, "Training config (YAML)")->required();
+  sub->add_option("--train-dir", a->train_dir, "Training directory (default: runs/<config name>)");
+  sub->add_option("--max-iter", a->max_iter, "Stop after this many iterations (overrides training.max_iter)");
+  sub->add_flag("--no-progress", a->no_progress, "Plain log lines instead of a progress bar");
+  return [a]() {
+    // The whole config is validated before anything is written.
+    const TrainConfig config = load_train_config(a->config);
+    std::string dir = a->train_dir;
+    if (dir.empty()) dir = (std::filesystem::path("runs") / std::filesystem::path(a->config).stem()).string();
+    std::filesystem::create_directories(dir);
+    auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+    auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>((std::filesystem::path(dir) / "train.log").string());
+    auto logger = std::make_shared<spdlog::logger>("lagrad", spdlog::sinks_init_list{console, file});
+    logger->set_level(spdlog::default_logger()->level());
+    spdlog::set_default_logger(logger);
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    spdlog::info("training {} in {} (dataset {})", a->config, dir, config.dataset_dir);
+    TrainerOptions opts;
+    opts.progress_bar = !a->no_progress && ::isatty(STDERR_FILENO);
+    opts.max_iter = a->max_iter;
+    const TrainSummary s = train(config, dir, opts, &g_stop);
+    spdlog::info("{} at step {} ({:.1f} s, last loss {:.6f}); checkpoint {}",
+                 s.finished ? "finished" : "interrupted", s.end_step, s.seconds, s.last_loss, s.last_checkpoint);
+    return 0;
+  };
+});
+
+}  // namespace
+}  // namespace lagrad::tool

@@ -1,0 +1,18 @@
+#pragma once
+// Loads a ParticleNetwork from a checkpoint file or a training directory (its newest checkpoint).
+#include <memory>
+#include <string>
+
+#include "fluids/particle_network.h"
+
+namespace lagrad::tool {
+
+struct LoadedModel {
+  std::shared_ptr<ParticleNetwork> net;
+  std::string checkpoint;  // the file read
+  long long step = 0;
+};
+
+LoadedModel load_particle_network(const std::string& checkpoint_or_dir);
+
+}  // namespace lagrad::tool
