@@ -127,8 +127,7 @@ TensorBoardWriter::TensorBoardWriter(const std::string& log_dir) {
   if (!out_) throw std::runtime_error("TensorBoardWriter: cannot create event file '" + path_ + "'");
 
   ProtoEncoder event;
-  event.add_double(event_field::kWallTime, now);
-  event.add_int64(event_field::kStep, 0);
+  event.add_double(event_field::kWallTime, now);  // step 0: omitted, as proto3 writes defaults
   event.add_bytes(event_field::kFileVersion, "brain.Event:2");
   write_record(event.bytes());
   flush();
@@ -145,7 +144,7 @@ void TensorBoardWriter::add_scalar(const std::string& tag, double value, std::in
   summary.add_bytes(summary_field::kValue, v.bytes());
   ProtoEncoder event;
   event.add_double(event_field::kWallTime, unix_seconds());
-  event.add_int64(event_field::kStep, step);
+  if (step != 0) event.add_int64(event_field::kStep, step);  // proto3 omits the default (canonical bytes)
   event.add_bytes(event_field::kSummary, summary.bytes());
   write_record(event.bytes());
 }
