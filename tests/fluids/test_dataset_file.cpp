@@ -284,3 +284,27 @@ TEST_CASE("dataset_file: the writer rejects what the reader would reject, and le
                   std::runtime_error);
   CHECK(std::filesystem::is_empty(dir.path()));
 }
+
+TEST_CASE("dataset_file: damaged bytes give std::runtime_error, never a crash or another exception") {
+  const std::string raw = encode_frames_msgpack(test::make_sequence("s", 3, 6, 3));
+  std::uint64_t state = 12345;
+  auto next = [&] { state = state * 6364136223846793005ULL + 1442695040888963407ULL; return state >> 33; };
+  int failures = 0;
+  for (int trial = 0; trial < 400; ++trial) {
+    std::string bad = raw;
+    if (trial % 4 == 0) {
+      bad.resize(next() % raw.size());
+    } else {
+      for (int k = 0; k < 1 + trial % 3; ++k) bad[next() % bad.size()] = static_cast<char>(next());
+    }
+    try {
+      decode_frames_msgpack(bad, "fuzz");
+    } catch (const std::runtime_error& e) {
+      ++failures;
+      CHECK(std::string(e.what()).rfind("dataset file 'fuzz': ", 0) == 0);
+    } catch (...) {
+      FAIL("unexpected exception type at trial " << trial);
+    }
+  }
+  CHECK(failures > 300);  // most damage is detected (flips inside float data may not be)
+}
