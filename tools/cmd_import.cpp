@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/shape.h"
+#include "fluids/particle_network.h"
 #include "fluids/pretrained_weights.h"
 #include "fluids/train_config.h"
 #include "optim/checkpoint.h"
@@ -22,74 +23,24 @@ struct ImportArgs {
   bool json = false;
 };
 
-struct Expected {
-  std::string name;
-  Shape shape;
-};
-
-// The state dict of DeepLagrangianFluids' network for a model config, in the .pt's order:
-// parameters and the gravity / conv offset buffers. (Replace by the names and shapes of a
-// ParticleNetwork once that class is in the library.)
-std::vector<Expected> dlf_state_spec(const ModelConfig& m) {
-  const auto& k = m.kernel_size;
-  const auto& ch = m.layer_channels;
-  const Index fluid_in = 4 + m.other_feats_channels;
-  std::vector<Expected> s{{"gravity", {3}}};
-  auto conv = [&](const std::string& name, Index in, Index out) {
-    s.push_back({name + ".kernel", {k[0], k[1], k[2], in, out}});
-    s.push_back({name + ".bias", {out}});
-    s.push_back({name + ".offset", {3}});
-  };
-  auto dense = [&](const std::string& name, Index in, Index out) {
-    s.push_back({name + ".weight", {out, in}});
-    s.push_back({name + ".bias", {out}});
-  };
-  conv("conv0_fluid", fluid_in, ch[0]);
-  conv("conv0_obstacle", 3, ch[0]);
-  dense("dense0_fluid", fluid_in, ch[0]);
-  for (size_t i = 1; i < ch.size(); ++i) {
-    const Index in = ch[i - 1] * (i == 1 ? 3 : 1);
-    dense("dense" + std::to_string(i), in, ch[i]);
-    conv("conv" + std::to_string(i), in, ch[i]);
+// Loads the weights into the default network (load_model_state checks every name and shape,
+// buffers included) and returns its state; also refuses non-finite values.
+NamedTensors validate(const std::string& path, const NamedTensors& weights, const ModelConfig& model) {
+  for (const auto& [name, t] : weights) {
+    const float* v = t.data();
+    for (Index i = 0; i < t.numel(); ++i)
+      if (!std::isfinite(v[i]))
+        throw std::runtime_error("import: '" + path + "': tensor '" + name + "' has a non-finite value (" +
+                                 std::to_string(v[i]) + ") at flat index " + std::to_string(i));
   }
-  return s;
-}
-
-// Puts the tensors in the spec's order after checking that names and shapes match it exactly
-// and that every value is finite; one exception lists every problem.
-NamedTensors validate(const std::string& path, const NamedTensors& found, const std::vector<Expected>& spec) {
-  std::string problems;
-  auto add = [&](const std::string& p) { problems += (problems.empty() ? "" : "; ") + p; };
-  NamedTensors ordered;
-  for (const auto& e : spec) {
-    const Tensor* t = nullptr;
-    for (const auto& [name, tensor] : found)
-      if (name == e.name) t = &tensor;
-    if (!t) {
-      add("missing '" + e.name + "' " + shape_str(e.shape));
-      continue;
-    }
-    if (t->shape() != e.shape) {
-      add("'" + e.name + "' expected " + shape_str(e.shape) + ", got " + shape_str(t->shape()));
-      continue;
-    }
-    const float* v = t->data();
-    for (Index i = 0; i < t->numel(); ++i)
-      if (!std::isfinite(v[i])) {
-        add("'" + e.name + "' has a non-finite value at flat index " + std::to_string(i));
-        break;
-      }
-    ordered.emplace_back(e.name, *t);
-  }
-  for (const auto& [name, tensor] : found) {
-    bool known = false;
-    for (const auto& e : spec) known |= e.name == name;
-    if (!known) add("unexpected '" + name + "' " + shape_str(tensor.shape()));
-  }
-  if (!problems.empty())
+  ParticleNetwork net(model);
+  try {
+    load_model_state(net, weights);
+  } catch (const std::invalid_argument& e) {
     throw std::runtime_error("import: '" + path + "' does not hold the default DeepLagrangianFluids network: " +
-                             problems);
-  return ordered;
+                             e.what());
+  }
+  return model_state(net);
 }
 
 // The weights' format from the file's leading bytes, as read_pretrained_weights decides it.
@@ -119,7 +70,7 @@ CommandRegistrar reg([](CLI::App& app, CLI::App*& sub) -> CommandRun {
     const std::string format = weights_format(args->weights);
     const ModelConfig model;  // the published weights are for the default model
     Checkpoint ckpt;
-    ckpt.model = validate(args->weights, weights, dlf_state_spec(model));
+    ckpt.model = validate(args->weights, weights, model);
     ckpt.config = model_config_yaml(model);
     ckpt.metadata = {{"source", args->weights}, {"format", format}, {"kind", "dlf_particle_network"}};
     save_checkpoint(args->output, ckpt);
