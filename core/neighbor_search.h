@@ -57,6 +57,12 @@ NeighborList fixed_radius_search(const float* points, Index num_points, const fl
                                  const RadiusSearchOptions& options = {},
                                  const SpatialHashIndex* index = nullptr);
 
+// The same, writing into `out` and reusing its buffers: when the new result fits in them there
+// is no allocation and no zero-fill, which matters for searches repeated every step.
+void fixed_radius_search(const float* points, Index num_points, const float* queries,
+                         Index num_queries, float radius, const RadiusSearchOptions& options,
+                         const SpatialHashIndex* index, NeighborList& out);
+
 // Like fixed_radius_search with a radius per query (radii[num_queries]).
 NeighborList radius_search(const float* points, Index num_points, const float* queries,
                            Index num_queries, const float* radii,
