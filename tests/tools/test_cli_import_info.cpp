@@ -1,0 +1,199 @@
+// `lagrad import` and `lagrad info`, run as a user runs them: the built tool in a subprocess.
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "core/tape.h"
+#include "fluids/particle_network.h"
+#include "fluids/pretrained_weights.h"
+#include "optim/checkpoint.h"
+
+using namespace lagrad;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kDir = LAGRAD_SHARED_DIR "/data/dlf_pretrained/";
+
+class TempDir {
+ public:
+  TempDir() {
+    path_ = fs::temp_directory_path() / ("lagrad_cli_import_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++));
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  fs::path path_;
+  static inline int counter_ = 0;
+};
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+struct Run {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+// Runs `lagrad ARGS` with stdout and stderr captured in files of dir.
+Run run_tool(const TempDir& dir, const std::string& args) {
+  const std::string out = dir.file("stdout.txt"), err = dir.file("stderr.txt");
+  const std::string cmd = std::string("'") + LAGRAD_TOOL_PATH + "' " + args + " >'" + out + "' 2>'" + err + "'";
+  const int status = std::system(cmd.c_str());
+  Run r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = read_text(out);
+  r.err = read_text(err);
+  return r;
+}
+
+std::string quoted(const std::string& s) { return "'" + s + "'"; }
+
+// Exactly one line, "lagrad: error: ...".
+void check_one_error_line(const Run& r) {
+  CHECK(r.exit_code != 0);
+  CHECK(r.err.rfind("lagrad: error: ", 0) == 0);
+  REQUIRE(!r.err.empty());
+  CHECK(r.err.back() == '\n');
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+// A few particles over a floor, enough for every layer to matter.
+ParticleStep one_step(ParticleNetwork& net) {
+  std::vector<float> pos, vel, box, normals;
+  for (int i = 0; i < 27; ++i) {
+    pos.insert(pos.end(), {0.05f * (i % 3), 0.04f + 0.05f * (i / 3 % 3), 0.05f * (i / 9)});
+    vel.insert(vel.end(), {0.1f * (i % 2), -0.2f, 0.05f * (i % 3)});
+  }
+  for (int a = -2; a <= 6; ++a)
+    for (int b = -2; b <= 6; ++b) {
+      box.insert(box.end(), {0.025f * a, 0.0f, 0.025f * b});
+      normals.insert(normals.end(), {0.0f, 1.0f, 0.0f});
+    }
+  NoGradGuard no_grad;
+  const Index n = 27, k = static_cast<Index>(box.size() / 3);
+  return net.forward(Tensor::from_vector({n, 3}, pos), Tensor::from_vector({n, 3}, vel),
+                     Tensor::from_vector({k, 3}, box), Tensor::from_vector({k, 3}, normals));
+}
+
+}  // namespace
+
+TEST_CASE("lagrad import .pt, then lagrad info shows the tensors") {
+  TempDir dir;
+  const std::string ckpt = dir.file("dlf.ckpt");
+  const Run imp = run_tool(dir, "import " + quoted(kDir + "pretrained_model_weights.pt") + " -o " + quoted(ckpt));
+  REQUIRE(imp.exit_code == 0);
+  CHECK(imp.err.empty());
+  CHECK(contains(imp.out, "24 tensors, 692920 values"));  // 692,902 trainable + gravity + 5 offsets
+
+  const Run info = run_tool(dir, "info " + quoted(ckpt));
+  REQUIRE(info.exit_code == 0);
+  CHECK(contains(info.out, "format version 1"));
+  CHECK(contains(info.out, "dlf_particle_network"));
+  CHECK(contains(info.out, "coordinate_mapping: ball_to_cube_volume_preserving"));
+  CHECK(contains(info.out, "24 tensors, 692920 values"));
+  // The conv1.kernel row: name, shape, count.
+  const auto row = info.out.find("conv1.kernel");
+  REQUIRE(row != std::string::npos);
+  const std::string line = info.out.substr(row, info.out.find('\n', row) - row);
+  CHECK(contains(line, "[4, 4, 4, 96, 64]"));
+  CHECK(contains(line, "393216"));
+  CHECK(contains(info.out, "optimizer       0 tensors, 0 values"));
+
+  const Run json = run_tool(dir, "info --json " + quoted(ckpt));
+  REQUIRE(json.exit_code == 0);
+  CHECK(json.out.front() == '{');
+  CHECK(contains(json.out, "\"format_version\": 1"));
+  CHECK(contains(json.out, "\"kind\": \"dlf_particle_network\""));
+  CHECK(contains(json.out, "\"name\": \"conv1.kernel\""));
+  CHECK(contains(json.out, "\"count\": 393216"));
+
+  // What the tool wrote, read back through the library.
+  const Checkpoint c = load_checkpoint(ckpt);
+  CHECK(c.step == 0);
+  CHECK(c.optimizer.empty());
+  CHECK(c.metadata.at("format") == "pt");
+  CHECK(c.metadata.at("kind") == "dlf_particle_network");
+  CHECK(c.metadata.at("source") == kDir + "pretrained_model_weights.pt");
+  CHECK(parse_model_config(c.config).layer_channels == ModelConfig().layer_channels);
+  CHECK(c.model.size() == 24);
+}
+
+TEST_CASE("lagrad import: the .h5 gives the same tensors as the .pt, and the checkpoint steps like the .pt") {
+  TempDir dir;
+  const std::string a = dir.file("pt.ckpt"), b = dir.file("h5.ckpt");
+  REQUIRE(run_tool(dir, "import " + quoted(kDir + "pretrained_model_weights.pt") + " -o " + quoted(a)).exit_code == 0);
+  const Run h5 = run_tool(dir, "import " + quoted(kDir + "pretrained_model_weights.h5") + " -o " + quoted(b) + " --json");
+  REQUIRE(h5.exit_code == 0);
+  CHECK(contains(h5.out, "\"format\": \"h5\""));
+  CHECK(contains(h5.out, "\"tensors\": 24"));
+  const Checkpoint ca = load_checkpoint(a), cb = load_checkpoint(b);
+  REQUIRE(ca.model.size() == cb.model.size());
+  for (size_t i = 0; i < ca.model.size(); ++i) {
+    CAPTURE(ca.model[i].first);
+    CHECK(ca.model[i].first == cb.model[i].first);
+    CHECK(ca.model[i].second.to_vector() == cb.model[i].second.to_vector());  // bit for bit (no NaN)
+  }
+
+  ParticleNetwork direct, imported;
+  load_model_state(direct, read_torch_state_dict(kDir + "pretrained_model_weights.pt"));
+  load_model_state(imported, ca.model);
+  const ParticleStep x = one_step(direct), y = one_step(imported);
+  CHECK(x.pos.to_vector() == y.pos.to_vector());
+  CHECK(x.vel.to_vector() == y.vel.to_vector());
+  CHECK(x.num_fluid_neighbors.to_vector() == y.num_fluid_neighbors.to_vector());
+}
+
+TEST_CASE("lagrad import / info errors: one line on stderr, non-zero exit") {
+  TempDir dir;
+  SUBCASE("info on a missing file") {
+    const Run r = run_tool(dir, "info " + quoted(dir.file("missing.ckpt")));
+    check_one_error_line(r);
+    CHECK(contains(r.err, "missing.ckpt"));
+  }
+  SUBCASE("info on a file that is not a checkpoint") {
+    std::ofstream(dir.file("junk.ckpt")) << "not a checkpoint\nsecond line\n";
+    const Run r = run_tool(dir, "info " + quoted(dir.file("junk.ckpt")));
+    check_one_error_line(r);
+    CHECK(contains(r.err, "junk.ckpt"));
+  }
+  SUBCASE("import of a missing file") {
+    const Run r = run_tool(dir, "import " + quoted(dir.file("missing.pt")) + " -o " + quoted(dir.file("out.ckpt")));
+    check_one_error_line(r);
+    CHECK(contains(r.err, "missing.pt"));
+    CHECK(!fs::exists(dir.file("out.ckpt")));
+  }
+  SUBCASE("import of a truncated .pt") {
+    const std::string whole = read_text(kDir + "pretrained_model_weights.pt");
+    std::ofstream(dir.file("cut.pt"), std::ios::binary) << whole.substr(0, whole.size() / 2);
+    const Run r = run_tool(dir, "import " + quoted(dir.file("cut.pt")) + " -o " + quoted(dir.file("out.ckpt")));
+    check_one_error_line(r);
+    CHECK(contains(r.err, "cut.pt"));
+    CHECK(!fs::exists(dir.file("out.ckpt")));
+  }
+  SUBCASE("import of a checkpoint instead of weights") {
+    REQUIRE(run_tool(dir, "import " + quoted(kDir + "pretrained_model_weights.pt") + " -o " + quoted(dir.file("a.ckpt")))
+                .exit_code == 0);
+    const Run r = run_tool(dir, "import " + quoted(dir.file("a.ckpt")) + " -o " + quoted(dir.file("out.ckpt")));
+    check_one_error_line(r);
+    CHECK(contains(r.err, "unrecognized weights format"));
+  }
+}
