@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -196,4 +197,57 @@ TEST_CASE("lagrad import / info errors: one line on stderr, non-zero exit") {
     check_one_error_line(r);
     CHECK(contains(r.err, "unrecognized weights format"));
   }
+}
+
+TEST_CASE("lagrad info: training state, JSON encoding, statistics and non-finite values") {
+  TempDir dir;
+  Checkpoint c;
+  c.step = 1234;
+  c.model = {{"a.weight", Tensor::from_vector({2, 3}, {1, -2, 3, -4, 5, -6})},
+             {"b", Tensor::from_vector({3}, {std::nanf(""), 0.5f, -0.25f})}};
+  c.optimizer = {{"a.weight.exp_avg", Tensor::zeros({2, 3})}, {"a.weight.exp_avg_sq", Tensor::zeros({2, 3})}};
+  c.optimizer_step = 1200;
+  c.schedule = "piecewise_constant";
+  c.rng_state = std::string(40, 'r');
+  c.config = "model:\n  layer_channels: [8, 3]\n";
+  c.metadata = {{"note", "hand-made"}};
+  const std::string path = dir.file("train.ckpt");
+  save_checkpoint(path, c, CheckpointFormat::Json);
+
+  const Run text = run_tool(dir, "info " + quoted(path));
+  REQUIRE(text.exit_code == 0);
+  CHECK(contains(text.out, "encoding        json, format version 1"));
+  CHECK(contains(text.out, "step            1234\n"));
+  CHECK(contains(text.out, "optimizer step  1200\n"));
+  CHECK(contains(text.out, "schedule        piecewise_constant\n"));
+  CHECK(contains(text.out, "rng state       40 bytes\n"));
+  CHECK(contains(text.out, "  note          hand-made\n"));
+  CHECK(contains(text.out, "    layer_channels: [8, 3]\n"));
+  CHECK(contains(text.out, "model           2 tensors, 9 values\n"));
+  CHECK(contains(text.out, "optimizer       2 tensors, 12 values\n"));
+  // a.weight: min -6, max 5, mean |x| 3.5; b: the NaN is counted and left out.
+  const auto a_row = text.out.find("  a.weight");
+  REQUIRE(a_row != std::string::npos);
+  std::istringstream a_line(text.out.substr(a_row, text.out.find('\n', a_row) - a_row));
+  std::string name, shape1, shape2;
+  long long count = 0;
+  double mn = 0, mx = 0, mean_abs = 0;
+  a_line >> name >> shape1 >> shape2 >> count >> mn >> mx >> mean_abs;
+  CHECK(shape1 + " " + shape2 == "[2, 3]");
+  CHECK(count == 6);
+  CHECK(mn == -6.0);
+  CHECK(mx == 5.0);
+  CHECK(mean_abs == 3.5);
+  CHECK(contains(text.out, "(1 non-finite)"));
+
+  const Run json = run_tool(dir, "info --json " + quoted(path));
+  REQUIRE(json.exit_code == 0);
+  CHECK(contains(json.out, "\"encoding\": \"json\""));
+  CHECK(contains(json.out, "\"step\": 1234"));
+  CHECK(contains(json.out, "\"optimizer_step\": 1200"));
+  CHECK(contains(json.out, "\"rng_state_bytes\": 40"));
+  CHECK(contains(json.out, "\"mean_abs\": 3.5"));
+  CHECK(contains(json.out, "\"non_finite\": 1"));
+  CHECK(contains(json.out, "\"min\": -0.25"));
+  CHECK(contains(json.out, "\"optimizer\": {\n    \"tensors\": 2,\n    \"values\": 12\n  }"));
 }
