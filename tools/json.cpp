@@ -67,7 +67,11 @@ void Json::dump_to(std::string& out, int indent, int depth) const {
         break;
       }
       char buf[32];
-      std::snprintf(buf, sizeof buf, "%.6g", d_);
+      // Whole numbers (counts, steps) print exactly; others with 7 significant digits.
+      if (d_ == std::floor(d_) && std::fabs(d_) < 9007199254740992.0)
+        std::snprintf(buf, sizeof buf, "%.0f", d_);
+      else
+        std::snprintf(buf, sizeof buf, "%.7g", d_);
       out += buf;
       break;
     }
