@@ -217,3 +217,30 @@ TEST_CASE("unary ops on an undefined tensor name the op") {
   CHECK_THROWS_WITH_AS(exp(Tensor()), doctest::Contains("exp: x is undefined"), std::invalid_argument);
   CHECK_THROWS_WITH_AS(square(Tensor()), doctest::Contains("square: x is undefined"), std::invalid_argument);
 }
+
+TEST_CASE("binary ops: gradients accumulate when an input feeds several ops or both sides") {
+  // Every broadcast gradient path (same, row, scalar) receives two contributions: a backward
+  // that overwrote instead of adding would fail.
+  const Tensor m = nonzero_input({5, 3}, 13), r = nonzero_input({3}, 14), s = nonzero_input({}, 15);
+  expect_grad_ok(
+      [](const std::vector<Tensor>& in) {
+        const Tensor& a = in[0];
+        const Tensor& b = in[1];
+        const Tensor& c = in[2];
+        // One statement per op: the recording order (hence the backward order) is fixed.
+        const Tensor t1 = sub(a, b);   // b: row reduction
+        const Tensor t2 = mul(a, b);   // b: row reduction again
+        const Tensor t3 = mul(b, c);   // b: elementwise, c: scalar reduction
+        const Tensor t4 = div(c, b);   // c: scalar reduction again
+        const Tensor t5 = mul(a, a);   // a: both sides
+        const Tensor t6 = add(t5, t1);
+        const Tensor t7 = add(t6, t2);
+        const Tensor t8 = add(t3, t4);
+        return div(t7, t8);
+      },
+      {m, r, s});
+  for (const auto& c : kBinary) {
+    CAPTURE(c.name);
+    expect_grad_ok([&](const std::vector<Tensor>& in) { return c.op(in[0], in[0]); }, {m});
+  }
+}
