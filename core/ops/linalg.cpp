@@ -1,7 +1,8 @@
-// Matrix products: matmul and linear. Each pass is one Eigen GEMM on zero-copy maps of the
-// tensors, writing (forward) or accumulating (backward, `noalias() +=`) straight into the
-// destination buffer, so no temporaries are made.
+// Matrix products: matmul and linear. Each pass is a row-chunked Eigen GEMM on zero-copy maps of
+// the tensors (core/ops/parallel_gemm.h), writing (forward) or accumulating (backward) straight
+// into the destination buffer.
 #include "core/ops.h"
+#include "core/ops/parallel_gemm.h"
 #include "core/ops/reduce_kernels.h"
 
 namespace lagrad {
@@ -11,7 +12,6 @@ using detail::require_rank;
 
 namespace {
 ConstMatrixMap cmap(const Tensor& t, Index rows, Index cols) { return ConstMatrixMap(t.data(), rows, cols); }
-MatrixMap grad_map(const Tensor& t, Index rows, Index cols) { return MatrixMap(t.mutable_grad().data(), rows, cols); }
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
@@ -22,12 +22,12 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
                                 " (expected a [M, K] and b [K, N])");
   const Index M = a.dim(0), K = a.dim(1), N = b.dim(1);
   Tensor out({M, N});
-  MatrixMap(out.data(), M, N).noalias() = cmap(a, M, K) * cmap(b, K, N);
+  detail::gemm_rows(a.data(), M, K, cmap(b, K, N), out.data(), N, false);
   if (should_record({&a, &b})) {
     record_op(out, [a, b, out, M, K, N]() {
-      const ConstMatrixMap G = cmap(out.grad(), M, N);
-      if (a.requires_grad()) grad_map(a, M, K).noalias() += G * cmap(b, K, N).transpose();
-      if (b.requires_grad()) grad_map(b, K, N).noalias() += cmap(a, M, K).transpose() * G;
+      if (a.requires_grad())
+        detail::gemm_rows(out.grad().data(), M, N, cmap(b, K, N).transpose(), a.mutable_grad().data(), K, true);
+      if (b.requires_grad()) detail::gemm_sum_rows(a.data(), M, K, out.grad().data(), N, b.mutable_grad().data());
     });
   }
   return out;
@@ -48,13 +48,14 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
                                 shape_str(weight.shape()) + ", got " + shape_str(bias.shape()));
   Tensor out({M, N});
   MatrixMap O(out.data(), M, N);
-  O.noalias() = cmap(x, M, K) * cmap(weight, N, K).transpose();
+  detail::gemm_rows(x.data(), M, K, cmap(weight, N, K).transpose(), out.data(), N, false);
   if (has_bias) O.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(bias.data(), N);
   if (should_record({&x, &weight, &bias})) {
     record_op(out, [x, weight, bias, out, M, K, N]() {
-      const ConstMatrixMap G = cmap(out.grad(), M, N);
-      if (x.requires_grad()) grad_map(x, M, K).noalias() += G * cmap(weight, N, K);
-      if (weight.requires_grad()) grad_map(weight, N, K).noalias() += G.transpose() * cmap(x, M, K);
+      if (x.requires_grad())
+        detail::gemm_rows(out.grad().data(), M, N, cmap(weight, N, K), x.mutable_grad().data(), K, true);
+      if (weight.requires_grad())
+        detail::gemm_sum_rows(out.grad().data(), M, N, x.data(), K, weight.mutable_grad().data());
       if (bias.defined() && bias.requires_grad()) {
         const float* g = out.grad().data();
         detail::column_sums(M, N, [g](Index k, Index) { return g[k]; }, bias.mutable_grad().data(), /*add=*/true);
