@@ -81,14 +81,9 @@ void cconv_edge_grad(const CConvGeometry& g, const CConvEdges& edges, const floa
             edge_corners(g, r, inv_ext, cr);
           const float* fi = col_features + i * cin;
           float tc[8];
+          detail::corner_dots(fi, grow, cr, cin, tc);
           float te = 0.0f;
-          for (int c = 0; c < cr.n; ++c) {
-            const float* gc = grow + static_cast<Index>(cr.cell[c]) * cin;
-            float dot = 0.0f;
-            for (int ch = 0; ch < cin; ++ch) dot += fi[ch] * gc[ch];
-            tc[c] = dot;
-            te += cr.w[c] * dot;
-          }
+          for (int c = 0; c < cr.n; ++c) te += cr.w[c] * tc[c];
           if (out.t) out.t[e] = te;
           if (!need_geom) continue;
           const float s = edges.edge_scale[e];

@@ -1,0 +1,271 @@
+// `lagrad bench cconv`: the ContinuousConv kernels on the DLF workload against Eigen's sgemm of
+// the same shape.
+//
+// Workload: N points on a jittered cubic lattice (spacing 0.05, jitter +-0.005), inputs =
+// outputs, extent 0.225 (radius 0.1125), L2, ignore query points, window poly6,
+// kernel 4x4x4, ball_to_cube_volume_preserving, linear, align_corners, normalize off; the four
+// DLF layers 4->32, 96->64, 64->64, 64->3.
+//
+// Per layer, each kernel piece is timed on its own (median of the repetitions), and an Eigen
+// sgemm [N x 64*in] x [64*in x out] on the same threads (row blocks over TBB, Eigen itself is
+// single-threaded) is timed back to back with it; "ratio" = median over repetitions of
+// sgemm time / piece time, i.e. the piece's GFLOP/s (counting 2*N*64*in*out) as a fraction of
+// sgemm's. Pieces:
+//   forward            gather the interpolated features per row block, one GEMM (cconv_gather_gemm)
+//   kernel_grad        A^T dOut per row block, fixed partial sums (cconv_filter_grad)
+//   feature_grad       the same gather over the inverted list with the transposed kernel
+//   position_grad      G = dOut K^T per row block, 8 corner dots per edge, chain rule through
+//                      interpolation and mapping (cconv_edge_grad), then the per-point sums
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <functional>
+#include <vector>
+
+#include "bench_util.h"
+#include "core/neighbor_search.h"
+#include "core/parallel.h"
+#include "core/random.h"
+#include "layers/kernels/cconv_csr.h"
+#include "layers/kernels/cconv_kernels.h"
+#include "registry.h"
+
+namespace lagrad::tool {
+namespace {
+
+using kernels::CConvEdges;
+using kernels::CConvGeometry;
+using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+constexpr float kSpacing = 0.05f, kJitter = 0.005f, kExtent = 0.225f;
+
+double ms_of(const std::function<void()>& f) {
+  const auto a = std::chrono::steady_clock::now();
+  f();
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - a).count();
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// Repetitions for a piece that takes `ms`: fewer for the slow ones, so that the 100k runs stay
+// within minutes (at least 3 timed runs).
+int reps_for(double ms, int repeats) { return ms > 2000.0 ? std::min(repeats, 3) : repeats; }
+
+struct Paired {
+  double piece_ms, gemm_ms, ratio;
+};
+// Times piece and gemm back to back in each repetition (after one warm-up of each).
+Paired paired(int repeats, const std::function<void()>& piece, const std::function<void()>& gemm) {
+  const double warm = ms_of(piece);
+  gemm();
+  std::vector<double> tp, tg, ratio;
+  for (int r = 0; r < reps_for(warm, repeats); ++r) {
+    tp.push_back(ms_of(piece));
+    tg.push_back(ms_of(gemm));
+    ratio.push_back(tg.back() / tp.back());
+  }
+  return {median(tp), median(tg), median(ratio)};
+}
+
+std::vector<float> lattice(Index n, Rng& rng) {
+  const Index side = static_cast<Index>(std::ceil(std::cbrt(static_cast<double>(n)) - 1e-9));
+  std::vector<float> p(static_cast<size_t>(3 * n));
+  Index k = 0;
+  for (Index z = 0; z < side && k < n; ++z)
+    for (Index y = 0; y < side && k < n; ++y)
+      for (Index x = 0; x < side && k < n; ++x, ++k) {
+        const Index c[3] = {x, y, z};
+        for (int a = 0; a < 3; ++a) p[3 * k + a] = c[a] * kSpacing + rng.uniform(-kJitter, kJitter);
+      }
+  return p;
+}
+
+std::vector<float> random_vec(size_t n, float lo, float hi, Rng& rng) {
+  std::vector<float> v(n);
+  for (float& x : v) x = rng.uniform(lo, hi);
+  return v;
+}
+
+// Eigen sgemm [rows x K] x [K x out] on the current threads: row blocks over TBB, the left
+// matrix a reused buffer of at most kGemmRows rows (the full one would not fit for 100k x 6144).
+struct SgemmBaseline {
+  static constexpr Index kGemmRows = 16384, kBlock = 1024;
+  Index rows, K, out;
+  std::vector<float> a, b, c;
+  SgemmBaseline(Index rows_, Index K_, Index out_, Rng& rng) : rows(rows_), K(K_), out(out_) {
+    a = random_vec(static_cast<size_t>(std::min(rows, kGemmRows) * K), -1.0f, 1.0f, rng);
+    b = random_vec(static_cast<size_t>(K * out), -1.0f, 1.0f, rng);
+    c.resize(static_cast<size_t>(rows * out));
+  }
+  void run() {
+    const Index ar = std::min(rows, kGemmRows);
+    const Eigen::Map<const RowMat> B(b.data(), K, out);
+    parallel_for(num_chunks(rows, kBlock), 1, [&](Index b0, Index b1) {
+      for (Index blk = b0; blk < b1; ++blk) {
+        const Index r0 = blk * kBlock, r1 = std::min(rows, r0 + kBlock);
+        const Index a0 = r0 % ar;
+        const Index n = std::min(r1 - r0, ar - a0);
+        Eigen::Map<RowMat>(c.data() + r0 * out, n, out).noalias() =
+            Eigen::Map<const RowMat>(a.data() + a0 * K, n, K) * B;
+        if (n < r1 - r0)
+          Eigen::Map<RowMat>(c.data() + (r0 + n) * out, r1 - r0 - n, out).noalias() =
+              Eigen::Map<const RowMat>(a.data(), r1 - r0 - n, K) * B;
+      }
+    });
+  }
+};
+
+struct Problem {
+  Index n = 0;
+  std::vector<float> pos;
+  NeighborList list;
+  kernels::InvertedCsr inv;
+  std::vector<float> s, s_inv;  // window values (poly6), list and inverted order
+  CConvGeometry geom;
+  CConvEdges fwd, bwd;
+};
+
+Json run_layer(Problem& P, Index cin, Index cout, int repeats, Rng& rng) {
+  const int cells = P.geom.cells();
+  const Index K = cells * cin;
+  const std::vector<float> feats = random_vec(static_cast<size_t>(P.n * cin), -1.0f, 1.0f, rng);
+  const std::vector<float> filt = random_vec(static_cast<size_t>(K * cout), -0.05f, 0.05f, rng);
+  const std::vector<float> dout = random_vec(static_cast<size_t>(P.n * cout), -1.0f, 1.0f, rng);
+  std::vector<float> out(static_cast<size_t>(P.n * cout)), dfilt(static_cast<size_t>(K * cout));
+  std::vector<float> kt(filt.size()), dfeat(feats.size());
+  const size_t E = P.list.neighbors_index.size();
+  std::vector<float> t(E), grel(3 * E), dpos(static_cast<size_t>(3 * P.n));
+  SgemmBaseline gemm(P.n, K, cout, rng);
+  const int ci = static_cast<int>(cin), co = static_cast<int>(cout);
+
+  const Paired fwd = paired(repeats, [&] { kernels::cconv_gather_gemm(P.geom, P.fwd, feats.data(), ci, filt.data(), co, out.data()); },
+                            [&] { gemm.run(); });
+  const Paired kgrad = paired(
+      repeats, [&] { kernels::cconv_filter_grad(P.geom, P.fwd, feats.data(), ci, dout.data(), co, dfilt.data(), false); },
+      [&] { gemm.run(); });
+  const Paired fgrad = paired(
+      repeats,
+      [&] {
+        kernels::cconv_transpose_filter(filt.data(), cells, ci, co, kt.data());
+        kernels::cconv_gather_gemm(P.geom, P.bwd, dout.data(), co, kt.data(), ci, dfeat.data());
+      },
+      [&] { gemm.run(); });
+  const Paired pgrad = paired(
+      repeats,
+      [&] {
+        kernels::CConvEdgeGradOut o;
+        o.t = t.data();  // dL/da_e: needed for the window's share of the position gradient
+        o.grel = grel.data();
+        kernels::cconv_edge_grad(P.geom, P.fwd, feats.data(), ci, filt.data(), dout.data(), co, o);
+        // x_i += sum over the inverted row, x_j -= sum over the row (fixed order)
+        parallel_for(P.n, 256, [&](Index i0, Index i1) {
+          for (Index i = i0; i < i1; ++i) {
+            float acc[3] = {0.0f, 0.0f, 0.0f};
+            for (Index k = P.inv.row_splits[i]; k < P.inv.row_splits[i + 1]; ++k)
+              for (int a = 0; a < 3; ++a) acc[a] += grel[3 * P.inv.entry[k] + a];
+            for (Index e = P.list.row_splits[i]; e < P.list.row_splits[i + 1]; ++e)
+              for (int a = 0; a < 3; ++a) acc[a] -= grel[3 * e + a];
+            for (int a = 0; a < 3; ++a) dpos[3 * i + a] = acc[a];
+          }
+        });
+      },
+      [&] { gemm.run(); });
+
+  const double flop = 2.0 * double(P.n) * double(K) * double(cout);
+  auto piece = [&](const Paired& p) {
+    Json j = Json::object();
+    j.set("ms", p.piece_ms);
+    j.set("gflops", flop / (p.piece_ms * 1e6));
+    j.set("sgemm_ms", p.gemm_ms);
+    j.set("ratio_to_sgemm", p.ratio);
+    return j;
+  };
+  Json r = Json::object();
+  r.set("layer", std::to_string(cin) + "->" + std::to_string(cout));
+  r.set("forward", piece(fwd));
+  r.set("kernel_grad", piece(kgrad));
+  r.set("feature_grad", piece(fgrad));
+  r.set("position_grad", piece(pgrad));
+  const double gemm_ms = median({fwd.gemm_ms, kgrad.gemm_ms, fgrad.gemm_ms, pgrad.gemm_ms});
+  r.set("sgemm_ms", gemm_ms);
+  r.set("sgemm_gflops", flop / (gemm_ms * 1e6));
+  return r;
+}
+
+Json run_size(Index n, int threads, int repeats) {
+  set_num_threads(threads);
+  Rng rng(42);
+  Problem P;
+  P.n = n;
+  P.pos = lattice(n, rng);
+  RadiusSearchOptions ro;
+  ro.metric = Metric::L2;
+  ro.ignore_query_points = true;
+  ro.return_distances = true;
+  const float radius = 0.5f * kExtent;
+  std::vector<double> ts;
+  for (int r = 0; r < std::max(repeats, 1); ++r)
+    ts.push_back(ms_of([&] { P.list = fixed_radius_search(P.pos.data(), n, P.pos.data(), n, radius, ro); }));
+  const double search_ms = median(ts);
+  const double invert_ms = ms_of([&] {
+    P.inv = kernels::invert_csr(P.list.row_splits.data(), n, P.list.neighbors_index.data(), n);
+  });
+  const size_t E = P.list.neighbors_index.size();
+  P.s.resize(E);
+  for (size_t e = 0; e < E; ++e) {
+    const float t = 1.0f - P.list.distances[e] / (radius * radius);
+    P.s[e] = std::min(std::max(t * t * t, 0.0f), 1.0f);
+  }
+  P.s_inv.resize(E);
+  for (size_t k = 0; k < E; ++k) P.s_inv[k] = P.s[static_cast<size_t>(P.inv.entry[k])];
+
+  P.geom.mapping = CoordinateMapping::BallToCubeVolumePreserving;
+  P.geom.interpolation = Interpolation::Linear;
+  P.geom.align_corners = true;
+  P.geom.k[0] = P.geom.k[1] = P.geom.k[2] = 4;
+  static const float extent = kExtent;
+  P.fwd = {n, n, P.list.row_splits.data(), P.list.neighbors_index.data(), P.s.data(), P.pos.data(), P.pos.data(),
+           true, &extent, 0, 0, false};
+  P.bwd = {n, n, P.inv.row_splits.data(), P.inv.row.data(), P.s_inv.data(), P.pos.data(), P.pos.data(),
+           false, &extent, 0, 0, true};
+
+  Json r = Json::object();
+  r.set("points", static_cast<std::int64_t>(n));
+  r.set("threads", threads);
+  r.set("search_ms", search_ms);
+  r.set("invert_ms", invert_ms);
+  r.set("avg_neighbors", double(E) / double(n));
+  Json layers = Json::array();
+  const Index shapes[4][2] = {{4, 32}, {96, 64}, {64, 64}, {64, 3}};
+  for (const auto& s : shapes) layers.push(run_layer(P, s[0], s[1], repeats, rng));
+  r.set("layers", std::move(layers));
+  r.set("peak_rss_mib", peak_rss_mib());
+  return r;
+}
+
+BenchRegistrar reg({"cconv",
+                    "ContinuousConv kernels (DLF workload: forward, kernel/feature/position gradients) vs Eigen sgemm "
+                    "of the same shape",
+                    [](const BenchOptions& opt, Json& out) {
+                      const std::vector<long> sizes = opt.sizes.empty() ? std::vector<long>{10000, 100000} : opt.sizes;
+                      out.set("workload",
+                              "jittered lattice 0.05 +-0.005, extent 0.225, L2, ignore query points, poly6, 4x4x4, "
+                              "ball_to_cube_volume_preserving, linear, align_corners, normalize off");
+                      out.set("repeats", opt.repeats);
+                      out.set("eigen_gemm_threads", Eigen::nbThreads());
+                      out.set("simd", Eigen::SimdInstructionSetsInUse());
+                      Json runs = Json::array();
+                      for (long n : sizes)
+                        for (int t : opt.threads) runs.push(run_size(static_cast<Index>(n), t, opt.repeats));
+                      set_num_threads(0);
+                      out.set("runs", std::move(runs));
+                      out.set("peak_rss_mib", peak_rss_mib());
+                    }});
+
+}  // namespace
+}  // namespace lagrad::tool
