@@ -18,6 +18,7 @@
 #include "fluids/dataset_stream.h"
 #include "fluids/evaluation.h"
 #include "fluids/particle_network.h"
+#include "fluids/tensorboard_writer.h"
 #include "layers/losses.h"
 #include "optim/adam.h"
 #include "optim/checkpoint.h"
@@ -155,6 +156,7 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
   };
 
   const fs::path metrics = fs::path(train_dir) / "metrics.jsonl";
+  TensorBoardWriter tb((fs::path(train_dir) / "tensorboard").string());
   auto run_eval = [&](std::int64_t at) {
     EvaluationOptions eo;
     eo.scale = config.evaluation.scale;
@@ -166,6 +168,9 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
                  r.windows, r.seconds);
     append_line(metrics, "{\"step\": " + std::to_string(at) + ", \"eval/err_n1\": " + fmt_double(r.err_n1) +
                              ", \"eval/err_n2\": " + fmt_double(r.err_n2) + "}");
+    tb.add_scalar("eval/err_n1", r.err_n1, at);
+    tb.add_scalar("eval/err_n2", r.err_n2, at);
+    tb.flush();
   };
 
   const auto t_start = std::chrono::steady_clock::now();
@@ -202,6 +207,11 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
       append_line(metrics, "{\"step\": " + std::to_string(step) + ", \"loss\": " + fmt_double(total) +
                                ", \"lr\": " + fmt_double(opt.lr()) + ", \"iterations_per_s\": " + fmt_double(it_s) +
                                ", \"particles_per_s\": " + fmt_double(pps) + "}");
+      tb.add_scalar("train/loss", total, step);
+      tb.add_scalar("train/lr", opt.lr(), step);
+      tb.add_scalar("train/iterations_per_s", it_s, step);
+      tb.add_scalar("train/particles_per_s", pps, step);
+      tb.flush();
       if (options.progress_bar) {
         const int width = 30;
         const int filled = static_cast<int>(width * step / max_iter);
