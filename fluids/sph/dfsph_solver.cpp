@@ -101,9 +101,12 @@ void DfsphSolver::update_neighbors() {
   const float h = kernel_.support();
   RadiusSearchOptions opt;
   opt.metric = Metric::L2;
-  nl_ = fixed_radius_search(pos_.data(), n_, pos_.data(), n_, h, opt);
-  NeighborList bl;
-  if (bindex_) bl = fixed_radius_search(bpos_.data(), static_cast<Index>(bpos_.size() / 3), pos_.data(), n_, h, opt, bindex_.get());
+  // The overload that reuses the lists' buffers: no allocation once they are large enough.
+  fixed_radius_search(pos_.data(), n_, pos_.data(), n_, h, opt, nullptr, nl_);
+  NeighborList& bl = bl_;
+  if (bindex_)
+    fixed_radius_search(bpos_.data(), static_cast<Index>(bpos_.size() / 3), pos_.data(), n_, h, opt,
+                        bindex_.get(), bl);
 
   grad_.resize(3 * static_cast<size_t>(nl_.num_neighbors()));
   rho_.resize(n);

@@ -124,6 +124,7 @@ class DfsphSolver {
 
   // Per-step neighborhood data.
   NeighborList nl_;              // fluid-fluid, rows sorted, self included
+  NeighborList bl_;              // fluid-boundary
   std::vector<float> grad_;      // [entries, 3] gradient of W at x_i - x_j
   std::vector<float> rho_;       // density ratio
   std::vector<float> alpha_;     // 1 / (|sum V gradW|^2 + sum |V gradW|^2), 0 if undefined
