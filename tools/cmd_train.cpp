@@ -8,6 +8,7 @@
 #include <csignal>
 #include <filesystem>
 
+#include "fluids/dataset_stream.h"
 #include "fluids/train_config.h"
 #include "fluids/trainer.h"
 #include "registry.h"
@@ -35,12 +36,13 @@ CommandRegistrar reg([](CLI::App& app, CLI::App*& sub) -> CommandRun {
   return [a]() {
     // The whole config is validated before anything is written.
     const TrainConfig config = load_train_config(a->config);
+    dataset_split_files(config.dataset_dir, "train");  // a missing dataset is reported before anything is written
     std::string dir = a->train_dir;
     if (dir.empty()) dir = (std::filesystem::path("runs") / std::filesystem::path(a->config).stem()).string();
     std::filesystem::create_directories(dir);
     auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
     auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>((std::filesystem::path(dir) / "train.log").string());
-    auto logger = std::make_shared<spdlog::logger>("lagrad", spdlog::sinks_init_list{console, file});
+    auto logger = std::make_shared<spdlog::logger>("lagrad-train", spdlog::sinks_init_list{console, file});
     logger->set_level(spdlog::default_logger()->level());
     spdlog::set_default_logger(logger);
     std::signal(SIGINT, on_signal);

@@ -1,6 +1,7 @@
 // The lagrad command-line tool. Each subcommand lives in its own tools/cmd_*.cpp and registers
 // itself; main parses, runs the chosen command, and turns any exception into one line on
 // stderr and exit code 1.
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <malloc.h>
@@ -31,7 +32,9 @@ int main(int argc, char** argv) {
   CLI::App app{"lagrad: train, evaluate and run particle-based physics networks"};
   app.require_subcommand(1);
   std::string log_level = "info";
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error, off")->capture_default_str();
+  app.add_option("--log-level", log_level, "Log level")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
+      ->capture_default_str();
   std::vector<std::pair<CLI::App*, lagrad::tool::CommandRun>> commands;
   for (auto& setup : lagrad::tool::command_registry()) {
     CLI::App* sub = nullptr;
@@ -44,6 +47,8 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   try {
+    // Logs go to stderr so that stdout carries only results (JSON of bench, evaluate, info).
+    spdlog::set_default_logger(spdlog::stderr_color_mt("lagrad"));
     spdlog::set_level(spdlog::level::from_str(log_level));
     for (auto& [sub, run] : commands)
       if (sub && sub->parsed()) return run();

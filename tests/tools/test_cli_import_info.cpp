@@ -16,55 +16,15 @@
 #include "fluids/pretrained_weights.h"
 #include "optim/checkpoint.h"
 
+#include "cli_util.h"
+
 using namespace lagrad;
+using namespace lagrad::test;
 namespace fs = std::filesystem;
 
 namespace {
 
 const std::string kDir = LAGRAD_SHARED_DIR "/data/dlf_pretrained/";
-
-class TempDir {
- public:
-  TempDir() {
-    path_ = fs::temp_directory_path() / ("lagrad_cli_import_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-  static inline int counter_ = 0;
-};
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-struct Run {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-// Runs `lagrad ARGS` with stdout and stderr captured in files of dir.
-Run run_tool(const TempDir& dir, const std::string& args) {
-  const std::string out = dir.file("stdout.txt"), err = dir.file("stderr.txt");
-  const std::string cmd = std::string("'") + LAGRAD_TOOL_PATH + "' " + args + " >'" + out + "' 2>'" + err + "'";
-  const int status = std::system(cmd.c_str());
-  Run r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = read_text(out);
-  r.err = read_text(err);
-  return r;
-}
-
-std::string quoted(const std::string& s) { return "'" + s + "'"; }
 
 // Exactly one line, "lagrad: error: ...".
 void check_one_error_line(const Run& r) {
@@ -75,7 +35,6 @@ void check_one_error_line(const Run& r) {
   CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
 }
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 // A few particles over a floor, enough for every layer to matter.
 ParticleStep one_step(ParticleNetwork& net) {
