@@ -1,13 +1,18 @@
 #include "core/neighbor_search_kernel.h"
 
 #include <algorithm>
+#include <array>
 #include <cfloat>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
 
-#include "core/hit_test4.h"
+#include "core/simd8.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 #include "core/parallel.h"
 
 namespace lagrad {
@@ -22,9 +27,16 @@ constexpr double kSlack = 1e-5;
 constexpr int kMaxReach = 2;
 constexpr int kMaxRows = (2 * kMaxReach + 1) * (2 * kMaxReach + 1);
 constexpr Index kGrain = 256;
+// Consecutive queries of a group that share one x-window per row.
+constexpr Index kTile = 4;
 // Rows up to this length are sorted by rank counting (n^2 vectorized compares, no branches).
 constexpr Index kRankSortMax = 128;
-constexpr unsigned char kPopCount4[16] = {0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4};
+
+// The value the metric distance is compared to (inclusive): r^2 for L2, r otherwise.
+template <Metric M>
+inline float metric_threshold(float r) {
+  return M == Metric::L2 ? r * r : r;
+}
 
 float round_down(double v) {
   if (v >= FLT_MAX) return FLT_MAX;
@@ -61,60 +73,94 @@ struct NeighborRow {
   int iy, iz;  // row offset + reach: index into the per-query gap arrays
 };
 
+// Hot functions are forced inline so that they are compiled for the ISA of the (cloned)
+// caller, see search_chunk.
+#define LAGRAD_HOT inline __attribute__((always_inline))
+
 // Fill-pass scratch of one chunk: the hits of one query before sorting.
 struct HitBuffer {
   std::vector<std::int32_t> keys, ranks;  // point index (as int32 for the rank sort)
+  std::vector<std::int16_t> keys16, ranks16;
   std::vector<float> dist;
+  std::vector<Index> sorted_ids;
+  std::vector<float> sorted_dist;
   std::vector<std::uint64_t> packed;  // long rows: (index << 32 | distance bits), std::sort
   void reserve(Index n) {
-    if (static_cast<Index>(keys.size()) >= n + 16) return;
-    const size_t size = static_cast<size_t>(2 * n + 16);
-    keys.resize(size), ranks.resize(size), dist.resize(size);
+    if (static_cast<Index>(keys.size()) >= n + 64) return;
+    const size_t size = static_cast<size_t>(2 * n + 64);
+    keys.resize(size), ranks.resize(size), keys16.resize(size), ranks16.resize(size);
+    dist.resize(size), sorted_ids.resize(size), sorted_dist.resize(size);
   }
 };
 
-// r[i] = number of keys below k[i], for distinct keys k[0, n); k is padded to a multiple of 16
-// with INT32_MAX (room for it is reserved). O(n^2) compares, but branch-free and 4 lanes wide:
-// for the ~50 hits of a typical row it beats comparison sorts, whose branches mispredict.
-void compute_ranks(std::int32_t* k, Index n, std::int32_t* r) {
-  const Index padded = (n + 15) & ~Index(15);
-  for (Index i = n; i < padded; ++i) k[i] = INT32_MAX;
-#if defined(__SSE2__)
-  for (Index ib = 0; ib < padded; ib += 16) {
-    const __m128i k0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(k + ib));
-    const __m128i k1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(k + ib + 4));
-    const __m128i k2 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(k + ib + 8));
-    const __m128i k3 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(k + ib + 12));
-    __m128i r0 = _mm_setzero_si128(), r1 = r0, r2 = r0, r3 = r0;
-    for (Index j = 0; j < n; ++j) {
-      const __m128i v = _mm_set1_epi32(k[j]);  // compare masks are -1: subtracting counts
-      r0 = _mm_sub_epi32(r0, _mm_cmpgt_epi32(k0, v));
-      r1 = _mm_sub_epi32(r1, _mm_cmpgt_epi32(k1, v));
-      r2 = _mm_sub_epi32(r2, _mm_cmpgt_epi32(k2, v));
-      r3 = _mm_sub_epi32(r3, _mm_cmpgt_epi32(k3, v));
-    }
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(r + ib), r0);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(r + ib + 4), r1);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(r + ib + 8), r2);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(r + ib + 12), r3);
+// r[i] for keys k[ib, ib + NV * lanes): the number of keys among k[0, n) below k[i].
+template <int NV, class V, class T>
+LAGRAD_HOT void rank_group(const T* k, Index n, Index ib, T* r) {
+  constexpr int kL = sizeof(V) / sizeof(T);
+  V key[NV], rank[NV];
+  for (int v = 0; v < NV; ++v) {
+    std::memcpy(&key[v], k + ib + kL * v, sizeof(V));
+    rank[v] = V{};
   }
-#else
-  for (Index i = 0; i < padded; ++i) r[i] = 0;
-  for (Index j = 0; j < n; ++j)
-    for (Index i = 0; i < padded; ++i) r[i] += k[i] > k[j];
-#endif
+  for (Index j = 0; j < n; ++j) {
+    const V x = V{} + k[j];                              // broadcast
+    for (int v = 0; v < NV; ++v) rank[v] -= key[v] > x;  // compares give -1 where true
+  }
+  for (int v = 0; v < NV; ++v) std::memcpy(r + ib + kL * v, &rank[v], sizeof(V));
+}
+
+// r[i] = number of keys below k[i], for distinct keys k[0, n) padded with `pad` (greater than
+// all keys) to a multiple of the lane count. O(n^2) compares, but branch-free and 8 or 16
+// lanes wide: for the ~50 hits of a typical row this beats comparison sorts, whose branches
+// mispredict.
+template <class V, class T>
+LAGRAD_HOT void compute_ranks(T* k, Index n, T* r, T pad) {
+  constexpr Index kL = sizeof(V) / sizeof(T);
+  const Index padded = (n + kL - 1) / kL * kL;
+  for (Index i = n; i < padded; ++i) k[i] = pad;
+  Index ib = 0;
+  for (; ib + 4 * kL <= padded; ib += 4 * kL) rank_group<4, V>(k, n, ib, r);
+  switch ((padded - ib) / kL) {
+    case 3: rank_group<3, V>(k, n, ib, r); break;
+    case 2: rank_group<2, V>(k, n, ib, r); break;
+    case 1: rank_group<1, V>(k, n, ib, r); break;
+    default: break;
+  }
 }
 
 // Writes the n hits to neighbors/distances [0, n) in ascending point index.
-void write_sorted(HitBuffer& b, Index n, bool int32_ids, Index* neighbors, float* distances) {
+LAGRAD_HOT void write_sorted(HitBuffer& b, Index n, bool int32_ids, Index* neighbors, float* distances) {
   std::int32_t* k = b.keys.data();
   if (n <= kRankSortMax && int32_ids) {
-    // Indices in a row are distinct, so the ranks are a permutation.
-    std::int32_t* r = b.ranks.data();
-    compute_ranks(k, n, r);
-    for (Index i = 0; i < n; ++i) neighbors[r[i]] = k[i];
-    if (distances)
-      for (Index i = 0; i < n; ++i) distances[r[i]] = b.dist[i];
+    // Indices in a row are distinct, so the ranks are a permutation. When they span less than
+    // 2^16 (points in spatial order), 16-bit keys halve the compares.
+    for (Index i = n; i < n + simd::kLanes; ++i) k[i] = k[0];  // neutral padding
+    simd::i8 vlo, vhi;
+    simd::load(vlo, k);
+    vhi = vlo;
+    for (Index i = simd::kLanes; i < n; i += simd::kLanes) {
+      simd::i8 v;
+      simd::load(v, k + i);
+      vlo = v < vlo ? v : vlo;
+      vhi = v > vhi ? v : vhi;
+    }
+    std::int32_t lo = vlo[0], hi = vhi[0];
+    for (int t = 1; t < simd::kLanes; ++t) lo = std::min(lo, vlo[t]), hi = std::max(hi, vhi[t]);
+    Index* ids = b.sorted_ids.data();
+    float* dist = b.sorted_dist.data();
+    if (static_cast<std::int64_t>(hi) - lo < 65535) {
+      std::int16_t* k16 = b.keys16.data();
+      std::int16_t* r16 = b.ranks16.data();
+      for (Index i = 0; i < n; ++i) k16[i] = static_cast<std::int16_t>(k[i] - lo - 32768);
+      compute_ranks<simd::s16>(k16, n, r16, std::int16_t(INT16_MAX));
+      for (Index i = 0; i < n; ++i) ids[r16[i]] = k[i], dist[r16[i]] = b.dist[i];
+    } else {
+      std::int32_t* r = b.ranks.data();
+      compute_ranks<simd::i8>(k, n, r, std::int32_t(INT32_MAX));
+      for (Index i = 0; i < n; ++i) ids[r[i]] = k[i], dist[r[i]] = b.dist[i];
+    }
+    std::memcpy(neighbors, ids, sizeof(Index) * n);
+    if (distances) std::memcpy(distances, dist, sizeof(float) * n);
     return;
   }
   b.packed.resize(n);
@@ -133,13 +179,98 @@ void write_sorted(HitBuffer& b, Index n, bool int32_ids, Index* neighbors, float
   }
 }
 
+// Moves the ids and distances of the hit lanes to the front of keys/dist (which have room
+// for 8), in lane order; returns the number of hits.
+LAGRAD_HOT Index compact_generic(const simd::i8& hit, const simd::f8& dist, const std::uint32_t* ids,
+                                 std::int32_t* keys, float* d) {
+  Index n = 0;
+  for (int t = 0; t < simd::kLanes; ++t) {  // branch-free: write every lane, keep the hits
+    keys[n] = static_cast<std::int32_t>(ids[t]);
+    d[n] = dist[t];
+    n -= hit[t];
+  }
+  return n;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+// For each 8-bit hit mask, the lanes of its set bits in order, 3 bits per lane.
+constexpr std::array<std::uint32_t, 256> make_compact_lut() {
+  std::array<std::uint32_t, 256> lut{};
+  for (unsigned m = 0; m < 256; ++m) {
+    unsigned k = 0;
+    for (unsigned t = 0; t < 8; ++t)
+      if (m & (1u << t)) lut[m] |= t << (3 * k++);
+  }
+  return lut;
+}
+constexpr std::array<std::uint32_t, 256> kCompactLut = make_compact_lut();
+
+// The same with one AVX2 permute per array. Only inlined into the AVX2 clone of
+// search_chunk; the baseline clone reaches it only behind a CPU check.
+__attribute__((target("avx2,popcnt"))) inline Index compact_avx2(const simd::i8& hit, const simd::f8& dist,
+                                                                 const std::uint32_t* ids,
+                                                                 std::int32_t* keys, float* d) {
+  const unsigned m = static_cast<unsigned>(_mm256_movemask_ps(reinterpret_cast<__m256>(hit)));
+  const __m256i lanes = _mm256_and_si256(
+      _mm256_srlv_epi32(_mm256_set1_epi32(static_cast<int>(kCompactLut[m])),
+                        _mm256_setr_epi32(0, 3, 6, 9, 12, 15, 18, 21)),
+      _mm256_set1_epi32(7));
+  const __m256i id = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ids));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(keys), _mm256_permutevar8x32_epi32(id, lanes));
+  _mm256_storeu_ps(d, _mm256_permutevar8x32_ps(reinterpret_cast<__m256>(dist), lanes));
+  return __builtin_popcount(m);
+}
+
+const bool kHasAvx2 = __builtin_cpu_supports("avx2");
+
+LAGRAD_HOT Index compact(const simd::i8& hit, const simd::f8& dist, const std::uint32_t* ids,
+                         std::int32_t* keys, float* d) {
+  if (kHasAvx2) return compact_avx2(hit, dist, ids, keys, d);
+  return compact_generic(hit, dist, ids, keys, d);
+}
+#else
+LAGRAD_HOT Index compact(const simd::i8& hit, const simd::f8& dist, const std::uint32_t* ids,
+                         std::int32_t* keys, float* d) {
+  return compact_generic(hit, dist, ids, keys, d);
+}
+#endif
+
+struct Query8 {
+  simd::f8 x, y, z, thr;
+};
+
+// The 8 points at p: lanes -1 where the point is a neighbor; their metric distances in dist.
+// The count and the fill pass both call this, so they make bitwise the same decisions.
+template <Metric M, bool kIgnore>
+LAGRAD_HOT void hit_lanes(const float* px, const float* py, const float* pz, const Query8& q,
+                          simd::i8& hit, simd::f8& dist) {
+  simd::f8 x, y, z;
+  simd::load(x, px), simd::load(y, py), simd::load(z, pz);
+  const simd::f8 dx = x - q.x, dy = y - q.y, dz = z - q.z;
+  if constexpr (M == Metric::L2) {
+    dist = dx * dx + dy * dy + dz * dz;
+  } else {
+    const simd::i8 no_sign = (simd::i8{} + 0x7fffffff);  // |v| clears the sign bit
+    const simd::f8 ax = (simd::f8)((simd::i8)dx & no_sign), ay = (simd::f8)((simd::i8)dy & no_sign),
+                   az = (simd::f8)((simd::i8)dz & no_sign);
+    if constexpr (M == Metric::L1) {
+      dist = ax + ay + az;
+    } else {
+      const simd::f8 axy = ax > ay ? ax : ay;
+      dist = axy > az ? axy : az;
+    }
+  }
+  hit = dist <= q.thr;
+  if constexpr (kIgnore) hit &= ~((x == q.x) & (y == q.y) & (z == q.z));
+}
+
 // Pass 1 (kFill false): row_splits[q + 1] = number of neighbors of query q.
 // Pass 2 (kFill true): row q of the CSR at row_splits[q], sorted by point index.
 // Queries are visited in sorted order [qb, qe) group by group; each group (a row of queries)
 // sees the same 3x3 rows of points, whose x-windows slide forward as the query x grows.
 template <Metric M, bool kIgnore, bool kFill>
-void search_range(const RadiusSearchJob& job, int reach, Index qb, Index qe, Index* row_splits,
-                  Index* neighbors, float* distances) {
+LAGRAD_HOT void search_range(const RadiusSearchJob& job, int reach, Index qb, Index qe, Index* row_splits,
+                             Index* neighbors, float* distances) {
   const SpatialHashIndex::Impl& ix = *job.index;
   const SortedPoints& pts = ix.sorted;
   const SortedPoints& qs = *job.queries;
@@ -154,7 +285,6 @@ void search_range(const RadiusSearchJob& job, int reach, Index qb, Index qe, Ind
   NeighborRow rows[kMaxRows];
   double gap_y[2 * kMaxReach + 1], gap_z[2 * kMaxReach + 1];
   HitBuffer buf;
-  alignas(16) float d4[4];
 
   Index g = std::upper_bound(qs.rows.begin(), qs.rows.end(), qb,
                              [](Index v, const SortedPoints::Row& r) { return v < r.begin; }) -
@@ -186,70 +316,95 @@ void search_range(const RadiusSearchJob& job, int reach, Index qb, Index qe, Ind
     const double slack_y = 1e-9 * w * (std::fabs(double(grp.cy)) + reach + 2);
     const double slack_z = 1e-9 * w * (std::fabs(double(grp.cz)) + reach + 2);
 
-    for (; pos < gend; ++pos) {
-      const float qx = qs.x[pos], qy = qs.y[pos], qz = qs.z[pos];
-      const Index q = qs.ids[pos];
-      const float r = job.radii ? job.radii[q] : job.radius;
-      const Query4 q4(qx, qy, qz, metric_threshold<M>(r));
-      const double rr = static_cast<double>(r) * (1 + kSlack);
-      const float xlo = round_down(qx - reach_radius);
-      const float xhi = round_up(qx + reach_radius);
-      for (int d = 1; d <= reach; ++d) {
-        // Distance from the query to the strips of rows cy +- d, less a rounding slack.
-        gap_y[reach + d] = prune ? std::max((grp.cy + d) * w - qy - slack_y, 0.0) : 0.0;
-        gap_y[reach - d] = prune ? std::max(qy - (grp.cy - d + 1) * w - slack_y, 0.0) : 0.0;
-        gap_z[reach + d] = prune ? std::max((grp.cz + d) * w - qz - slack_z, 0.0) : 0.0;
-        gap_z[reach - d] = prune ? std::max(qz - (grp.cz - d + 1) * w - slack_z, 0.0) : 0.0;
-      }
-      gap_y[reach] = gap_z[reach] = 0.0;
-
-      Index count = 0;
-      Index start = 0, expected = 0;
-      if constexpr (kFill) {
-        start = row_splits[q];
-        expected = row_splits[q + 1] - start;
-        buf.reserve(expected);
-      }
+    for (; pos < gend; pos = std::min(pos + kTile, gend)) {
+      // One x-window per row for a tile of consecutive queries: sliding it costs a few
+      // unpredictable branches, which matter more than the few extra candidates.
+      const Index tile_end = std::min(pos + kTile, gend);
+      const float xlo = round_down(qs.x[pos] - reach_radius);
+      const float xhi = round_up(qs.x[tile_end - 1] + reach_radius);
       for (int k = 0; k < num_rows; ++k) {
         NeighborRow& nr = rows[k];
-        Index lo = nr.lo, hi = nr.hi;
-        while (lo < nr.end && px[lo] < xlo) ++lo;
-        if (hi < lo) hi = lo;
-        while (hi < nr.end && px[hi] <= xhi) ++hi;
-        nr.lo = lo, nr.hi = hi;
-        if (lo == hi || row_out_of_reach<M>(gap_y[nr.iy], gap_z[nr.iz], rr)) continue;
-        // Blocks of 4; the last may read up to 3 points past hi (arrays are padded), masked off.
-        auto block = [&](Index j, unsigned valid) {
-          const unsigned m = hit_mask4<M, kIgnore>(px + j, py + j, pz + j, q4, kFill ? d4 : nullptr) & valid;
-          if constexpr (!kFill) {
-            count += kPopCount4[m];
-          } else {
-            if (count < expected) {
-              // Branch-free compaction: write all 4 lanes, advance past the hits only.
-              std::int32_t* kk = buf.keys.data();
-              float* dd = buf.dist.data();
-              for (int t = 0; t < 4; ++t) {
-                kk[count] = static_cast<std::int32_t>(pid[j + t]);
-                dd[count] = d4[t];
-                count += (m >> t) & 1u;
-              }
+        while (nr.lo < nr.end && px[nr.lo] < xlo) ++nr.lo;
+        nr.hi = std::max(nr.hi, nr.lo);
+        while (nr.hi < nr.end && px[nr.hi] <= xhi) ++nr.hi;
+      }
+      for (Index s = pos; s < tile_end; ++s) {
+        const float qx = qs.x[s], qy = qs.y[s], qz = qs.z[s];
+        const Index q = qs.ids[s];
+        const float r = job.radii ? job.radii[q] : job.radius;
+        const Query8 q8{simd::f8{} + qx, simd::f8{} + qy, simd::f8{} + qz, simd::f8{} + metric_threshold<M>(r)};
+        const double rr = static_cast<double>(r) * (1 + kSlack);
+        for (int d = 1; d <= reach; ++d) {
+          // Distance from the query to the strips of rows cy +- d, less a rounding slack.
+          gap_y[reach + d] = prune ? std::max((grp.cy + d) * w - qy - slack_y, 0.0) : 0.0;
+          gap_y[reach - d] = prune ? std::max(qy - (grp.cy - d + 1) * w - slack_y, 0.0) : 0.0;
+          gap_z[reach + d] = prune ? std::max((grp.cz + d) * w - qz - slack_z, 0.0) : 0.0;
+          gap_z[reach - d] = prune ? std::max(qz - (grp.cz - d + 1) * w - slack_z, 0.0) : 0.0;
+        }
+        gap_y[reach] = gap_z[reach] = 0.0;
+
+        simd::i8 counts = {};
+        Index count = 0;
+        Index start = 0, expected = 0;
+        if constexpr (kFill) {
+          start = row_splits[q];
+          expected = row_splits[q + 1] - start;
+          buf.reserve(expected);
+        }
+        for (int k = 0; k < num_rows; ++k) {
+          const NeighborRow& nr = rows[k];
+          if (nr.lo == nr.hi || row_out_of_reach<M>(gap_y[nr.iy], gap_z[nr.iz], rr)) continue;
+          // Blocks of 8; the last may read up to 7 points past hi (arrays are padded), masked.
+          for (Index j = nr.lo; j < nr.hi; j += simd::kLanes) {
+            simd::f8 dist;
+            simd::i8 hit;
+            hit_lanes<M, kIgnore>(px + j, py + j, pz + j, q8, hit, dist);
+            hit &= simd::kIota < static_cast<std::int32_t>(std::min<Index>(nr.hi - j, simd::kLanes));
+            if constexpr (!kFill) {
+              counts -= hit;
+            } else if (count < expected) {
+              count += compact(hit, dist, pid + j, buf.keys.data() + count, buf.dist.data() + count);
             } else {
-              count += kPopCount4[m];
+              count -= simd::sum(hit);
             }
           }
-        };
-        Index j = lo;
-        for (; j + 4 <= hi; j += 4) block(j, 0xFu);
-        if (j < hi) block(j, (1u << (hi - j)) - 1);
-      }
-      if constexpr (!kFill) {
-        row_splits[q + 1] = count;
-      } else {
-        if (count != expected)
-          throw std::logic_error("radius search: the count and fill passes disagree");
-        write_sorted(buf, count, int32_ids, neighbors + start, distances ? distances + start : nullptr);
+        }
+        if constexpr (!kFill) {
+          row_splits[q + 1] = simd::sum(counts);
+        } else {
+          if (count != expected)
+            throw std::logic_error("radius search: the count and fill passes disagree");
+          write_sorted(buf, count, int32_ids, neighbors + start, distances ? distances + start : nullptr);
+        }
       }
     }
+  }
+}
+
+// One chunk of queries for one (metric, ignore, pass) variant. On x86-64 GCC/Clang this is
+// compiled twice, for the baseline (SSE2) and for AVX2, and the loader picks the clone the CPU
+// supports (no FMA in either, so both give bitwise the same results).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__AVX2__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+void search_chunk(int variant, const RadiusSearchJob& job, int reach, Index qb, Index qe,
+                  Index* row_splits, Index* neighbors, float* distances) {
+  switch (variant) {
+#define LAGRAD_CASE(i, m, ig, fill) \
+  case i: return search_range<m, ig, fill>(job, reach, qb, qe, row_splits, neighbors, distances);
+    LAGRAD_CASE(0, Metric::L1, false, false)
+    LAGRAD_CASE(1, Metric::L1, false, true)
+    LAGRAD_CASE(2, Metric::L1, true, false)
+    LAGRAD_CASE(3, Metric::L1, true, true)
+    LAGRAD_CASE(4, Metric::L2, false, false)
+    LAGRAD_CASE(5, Metric::L2, false, true)
+    LAGRAD_CASE(6, Metric::L2, true, false)
+    LAGRAD_CASE(7, Metric::L2, true, true)
+    LAGRAD_CASE(8, Metric::Linf, false, false)
+    LAGRAD_CASE(9, Metric::Linf, false, true)
+    LAGRAD_CASE(10, Metric::Linf, true, false)
+    LAGRAD_CASE(11, Metric::Linf, true, true)
+#undef LAGRAD_CASE
   }
 }
 
@@ -274,25 +429,26 @@ void inclusive_scan(Index* a, Index n) {
   });
 }
 
-template <Metric M, bool kIgnore>
-void run(const RadiusSearchJob& job, bool with_distances, NeighborList& out) {
+void run(const RadiusSearchJob& job, const RadiusSearchOptions& options, NeighborList& out) {
+  const int metric = options.metric == Metric::L1 ? 0 : options.metric == Metric::L2 ? 1 : 2;
+  const int variant = 4 * metric + 2 * (options.ignore_query_points ? 1 : 0);
   const int reach = reach_of(job);
   const Index nq = job.queries->size();
   out.row_splits.resize(nq + 1);
   Index* splits = out.row_splits.data();
   splits[0] = 0;
   parallel_for(nq, kGrain, [&](Index b, Index e) {
-    search_range<M, kIgnore, false>(job, reach, b, e, splits, nullptr, nullptr);
+    search_chunk(variant, job, reach, b, e, splits, nullptr, nullptr);
   });
   inclusive_scan(splits + 1, nq);
   const Index total = splits[nq];
   // resize keeps the capacity and only zero-fills growth, so a reused NeighborList is cheap.
   out.neighbors_index.resize(total);
-  out.distances.resize(with_distances ? total : 0);
+  out.distances.resize(options.return_distances ? total : 0);
   Index* nb = out.neighbors_index.data();
-  float* dist = with_distances ? out.distances.data() : nullptr;
+  float* dist = options.return_distances ? out.distances.data() : nullptr;
   parallel_for(nq, kGrain, [&](Index b, Index e) {
-    search_range<M, kIgnore, true>(job, reach, b, e, splits, nb, dist);
+    search_chunk(variant + 1, job, reach, b, e, splits, nb, dist);
   });
 }
 
@@ -300,12 +456,7 @@ void run(const RadiusSearchJob& job, bool with_distances, NeighborList& out) {
 
 void run_radius_search(const RadiusSearchJob& job, const RadiusSearchOptions& options,
                        NeighborList& out) {
-  using Fn = void (*)(const RadiusSearchJob&, bool, NeighborList&);
-  static constexpr Fn table[3][2] = {{run<Metric::L1, false>, run<Metric::L1, true>},
-                                     {run<Metric::L2, false>, run<Metric::L2, true>},
-                                     {run<Metric::Linf, false>, run<Metric::Linf, true>}};
-  const int m = options.metric == Metric::L1 ? 0 : options.metric == Metric::L2 ? 1 : 2;
-  table[m][options.ignore_query_points ? 1 : 0](job, options.return_distances, out);
+  run(job, options, out);
 }
 
 }  // namespace lagrad

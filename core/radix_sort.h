@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/uninit_vector.h"
+
 namespace lagrad {
 
 struct KeyedId {
@@ -15,6 +17,6 @@ struct KeyedId {
 
 // Sorts `items` by key in place; `scratch` is resized and used as the second buffer. Digits in
 // which all keys agree are skipped, so a key with few varying bits costs few passes.
-void radix_sort(std::vector<KeyedId>& items, std::vector<KeyedId>& scratch);
+void radix_sort(UninitVector<KeyedId>& items, UninitVector<KeyedId>& scratch);
 
 }  // namespace lagrad

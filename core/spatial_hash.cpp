@@ -4,6 +4,8 @@
 #include <tbb/parallel_sort.h>
 
 #include <algorithm>
+#include <cmath>
+#include <utility>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -23,15 +25,11 @@ std::uint32_t orderable_bits(float f) {
   return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
 }
 
-struct RowRange {
-  std::int64_t min_y = INT64_MAX, max_y = INT64_MIN, min_z = INT64_MAX, max_z = INT64_MIN;
-  void add(std::int64_t y, std::int64_t z) {
-    min_y = std::min(min_y, y), max_y = std::max(max_y, y);
-    min_z = std::min(min_z, z), max_z = std::max(max_z, z);
-  }
-  void join(const RowRange& o) {
-    add(o.min_y, o.min_z);
-    add(o.max_y, o.max_z);
+struct CoordRange {
+  float min_y = INFINITY, max_y = -INFINITY, min_z = INFINITY, max_z = -INFINITY;
+  void join(const CoordRange& o) {
+    min_y = std::min(min_y, o.min_y), max_y = std::max(max_y, o.max_y);
+    min_z = std::min(min_z, o.min_z), max_z = std::max(max_z, o.max_z);
   }
 };
 
@@ -39,80 +37,16 @@ constexpr Index kChunk = 1 << 14;
 
 }  // namespace
 
-void sort_into_rows(const float* points, Index n, double inv_width, SortedPoints& out) {
-  out.num = n;
-  out.x.assign(n + 3, 0.0f), out.y.assign(n + 3, 0.0f), out.z.assign(n + 3, 0.0f);
-  out.ids.assign(n + 3, 0u);
-  out.rows.clear();
-  if (n == 0) return;
-
-  std::vector<std::int64_t> cy(n), cz(n);
-  const RowRange range = tbb::parallel_reduce(
-      tbb::blocked_range<Index>(0, n, kChunk), RowRange{},
-      [&](const tbb::blocked_range<Index>& r, RowRange acc) {
-        for (Index i = r.begin(); i < r.end(); ++i) {
-          cy[i] = row_coord(points[3 * i + 1], inv_width);
-          cz[i] = row_coord(points[3 * i + 2], inv_width);
-          acc.add(cy[i], cz[i]);
-        }
-        return acc;
-      },
-      [](RowRange a, const RowRange& b) {
-        a.join(b);
-        return a;
-      });
-
-  // Sort key (row, x). When the occupied row range fits in 32 bits (always, but for extreme
-  // radius/extent ratios) it is one 64-bit radix key; otherwise a comparison sort on the same
-  // order. Both orders are total (ties by index), so the result is unique.
-  std::vector<KeyedId> items(n);
-  const std::uint64_t ny = static_cast<std::uint64_t>(range.max_y - range.min_y) + 1;
-  const std::uint64_t nz = static_cast<std::uint64_t>(range.max_z - range.min_z) + 1;
-  if (ny <= (std::uint64_t(1) << 32) / nz) {
-    parallel_for(n, kChunk, [&](Index b, Index e) {
-      for (Index i = b; i < e; ++i) {
-        const std::uint64_t row = static_cast<std::uint64_t>(cz[i] - range.min_z) * ny +
-                                  static_cast<std::uint64_t>(cy[i] - range.min_y);
-        items[i] = {(row << 32) | orderable_bits(points[3 * i]), static_cast<std::uint32_t>(i)};
-      }
-    });
-    std::vector<KeyedId> scratch;
-    radix_sort(items, scratch);
-  } else {
-    parallel_for(n, kChunk, [&](Index b, Index e) {
-      for (Index i = b; i < e; ++i) items[i] = {orderable_bits(points[3 * i]), static_cast<std::uint32_t>(i)};
-    });
-    tbb::parallel_sort(items.begin(), items.end(), [&](const KeyedId& a, const KeyedId& b) {
-      if (cz[a.id] != cz[b.id]) return cz[a.id] < cz[b.id];
-      if (cy[a.id] != cy[b.id]) return cy[a.id] < cy[b.id];
-      if (a.key != b.key) return a.key < b.key;
-      return a.id < b.id;
-    });
-  }
-
-  parallel_for(n, kChunk, [&](Index b, Index e) {
-    for (Index s = b; s < e; ++s) {
-      const std::uint32_t i = items[s].id;
-      out.ids[s] = i;
-      out.x[s] = points[3 * size_t(i)];
-      out.y[s] = points[3 * size_t(i) + 1];
-      out.z[s] = points[3 * size_t(i) + 2];
-    }
-  });
-
-  // Row starts: positions whose row differs from the previous one, counted then written per
-  // fixed chunk.
-  auto starts_row = [&](Index s) {
-    if (s == 0) return true;
-    const std::uint32_t a = out.ids[s - 1], b = out.ids[s];
-    return cy[a] != cy[b] || cz[a] != cz[b];
-  };
+// Fills out.rows from the sorted points: same_row(s) tells whether position s continues the
+// row of s - 1, coords(s) gives the (cy, cz) of position s. Counted, then written per chunk.
+template <class SameRow, class Coords>
+void build_rows(Index n, SameRow&& same_row, Coords&& coords, SortedPoints& out) {
   const Index nc = num_chunks(n, kChunk);
   std::vector<Index> first(nc + 1, 0);
   parallel_for(nc, 1, [&](Index cb, Index ce) {
     for (Index c = cb; c < ce; ++c) {
       Index k = 0;
-      for (Index s = c * kChunk; s < std::min(n, (c + 1) * kChunk); ++s) k += starts_row(s);
+      for (Index s = c * kChunk; s < std::min(n, (c + 1) * kChunk); ++s) k += s == 0 || !same_row(s);
       first[c + 1] = k;
     }
   });
@@ -121,12 +55,102 @@ void sort_into_rows(const float* points, Index n, double inv_width, SortedPoints
   parallel_for(nc, 1, [&](Index cb, Index ce) {
     for (Index c = cb; c < ce; ++c) {
       Index k = first[c];
-      for (Index s = c * kChunk; s < std::min(n, (c + 1) * kChunk); ++s)
-        if (starts_row(s)) out.rows[k++] = {cy[out.ids[s]], cz[out.ids[s]], s, 0};
+      for (Index s = c * kChunk; s < std::min(n, (c + 1) * kChunk); ++s) {
+        if (s > 0 && same_row(s)) continue;
+        const auto [cy, cz] = coords(s);
+        out.rows[k++] = {cy, cz, s, 0};
+      }
     }
   });
   for (size_t r = 0; r + 1 < out.rows.size(); ++r) out.rows[r].end = out.rows[r + 1].begin;
   out.rows.back().end = n;
+}
+
+void sort_into_rows(const float* points, Index n, double inv_width, SortedPoints& out) {
+  out.num = n;
+  const Index padded = n + kSortedPadding;
+  out.x.resize(padded), out.y.resize(padded), out.z.resize(padded), out.ids.resize(padded);
+  for (Index i = n; i < padded; ++i) out.x[i] = out.y[i] = out.z[i] = 0.0f, out.ids[i] = 0;
+  out.rows.clear();
+  if (n == 0) return;
+
+  // The occupied row range, from the coordinate range (row_coord is monotone).
+  const CoordRange range = tbb::parallel_reduce(
+      tbb::blocked_range<Index>(0, n, kChunk), CoordRange{},
+      [&](const tbb::blocked_range<Index>& r, CoordRange acc) {
+        for (Index i = r.begin(); i < r.end(); ++i) {
+          acc.min_y = std::min(acc.min_y, points[3 * i + 1]), acc.max_y = std::max(acc.max_y, points[3 * i + 1]);
+          acc.min_z = std::min(acc.min_z, points[3 * i + 2]), acc.max_z = std::max(acc.max_z, points[3 * i + 2]);
+        }
+        return acc;
+      },
+      [](CoordRange a, const CoordRange& b) {
+        a.join(b);
+        return a;
+      });
+  const std::int64_t min_y = row_coord(range.min_y, inv_width), min_z = row_coord(range.min_z, inv_width);
+  const std::uint64_t ny = static_cast<std::uint64_t>(row_coord(range.max_y, inv_width) - min_y) + 1;
+  const std::uint64_t nz = static_cast<std::uint64_t>(row_coord(range.max_z, inv_width) - min_z) + 1;
+
+  // Sort key (row, x). When the occupied row range fits in 32 bits (always, but for extreme
+  // radius/extent ratios) it is one 64-bit radix key; otherwise a comparison sort on the same
+  // order. Both orders are total (ties by index), so the result is unique.
+  UninitVector<KeyedId> items(n);
+  auto gather = [&] {
+    parallel_for(n, kChunk, [&](Index b, Index e) {
+      for (Index s = b; s < e; ++s) {
+        const std::uint32_t i = items[s].id;
+        out.ids[s] = i;
+        out.x[s] = points[3 * size_t(i)];
+        out.y[s] = points[3 * size_t(i) + 1];
+        out.z[s] = points[3 * size_t(i) + 2];
+      }
+    });
+  };
+  if (ny <= (std::uint64_t(1) << 32) / nz) {
+    parallel_for(n, kChunk, [&](Index b, Index e) {
+      for (Index i = b; i < e; ++i) {
+        const std::uint64_t row =
+            static_cast<std::uint64_t>(row_coord(points[3 * i + 2], inv_width) - min_z) * ny +
+            static_cast<std::uint64_t>(row_coord(points[3 * i + 1], inv_width) - min_y);
+        items[i] = {(row << 32) | orderable_bits(points[3 * i]), static_cast<std::uint32_t>(i)};
+      }
+    });
+    UninitVector<KeyedId> scratch;
+    radix_sort(items, scratch);
+    gather();
+    build_rows(
+        n, [&](Index s) { return (items[s].key >> 32) == (items[s - 1].key >> 32); },
+        [&](Index s) {
+          const std::uint64_t row = items[s].key >> 32;
+          return std::pair<std::int64_t, std::int64_t>(min_y + static_cast<std::int64_t>(row % ny),
+                                                       min_z + static_cast<std::int64_t>(row / ny));
+        },
+        out);
+  } else {
+    std::vector<std::int64_t> cy(n), cz(n);
+    parallel_for(n, kChunk, [&](Index b, Index e) {
+      for (Index i = b; i < e; ++i) {
+        cy[i] = row_coord(points[3 * i + 1], inv_width);
+        cz[i] = row_coord(points[3 * i + 2], inv_width);
+        items[i] = {orderable_bits(points[3 * i]), static_cast<std::uint32_t>(i)};
+      }
+    });
+    tbb::parallel_sort(items.begin(), items.end(), [&](const KeyedId& a, const KeyedId& b) {
+      if (cz[a.id] != cz[b.id]) return cz[a.id] < cz[b.id];
+      if (cy[a.id] != cy[b.id]) return cy[a.id] < cy[b.id];
+      if (a.key != b.key) return a.key < b.key;
+      return a.id < b.id;
+    });
+    gather();
+    build_rows(
+        n,
+        [&](Index s) {
+          const std::uint32_t a = items[s - 1].id, b = items[s].id;
+          return cy[a] == cy[b] && cz[a] == cz[b];
+        },
+        [&](Index s) { return std::pair<std::int64_t, std::int64_t>(cy[items[s].id], cz[items[s].id]); }, out);
+  }
 }
 
 SpatialHashIndex::SpatialHashIndex(const float* points, Index num_points, float cell_size)

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/neighbor_search.h"
+#include "core/uninit_vector.h"
 
 namespace lagrad {
 
@@ -25,15 +26,18 @@ inline std::int64_t row_coord(float v, double inv_width) {
   return static_cast<std::int64_t>(c);
 }
 
+// Entries after the last sorted point: 8-lane distance tests may read 7 points past a row.
+constexpr Index kSortedPadding = 7;
+
 // Points sorted by row then x. Used for the index and for the query order of a search.
 struct SortedPoints {
   struct Row {
     std::int64_t cy, cz;
     Index begin, end;  // positions in the sorted arrays
   };
-  // Sorted order, each with 3 padding entries: 4-wide tests may read past a row's end.
-  std::vector<float> x, y, z;        // coordinates
-  std::vector<std::uint32_t> ids;    // original index of each point
+  // Sorted order, each followed by kSortedPadding zero entries.
+  UninitVector<float> x, y, z;        // coordinates
+  UninitVector<std::uint32_t> ids;    // original index of each point
   std::vector<Row> rows;             // occupied rows in sorted order
   Index num = 0;                     // number of points
 
@@ -47,7 +51,7 @@ struct SpatialHashIndex::Impl {
   float cell_size = 0;     // as requested: searches may use radius <= cell_size
   double row_width = 0;    // slightly above cell_size, so rounding never moves a neighbor 2 rows
   double inv_row_width = 0;
-  std::vector<float> points;  // the original points [n, 3]
+  UninitVector<float> points;  // the original points [n, 3]
   SortedPoints sorted;
   std::vector<std::uint32_t> table;  // open addressing: row id + 1, 0 = empty
   std::uint64_t table_mask = 0;
