@@ -10,7 +10,13 @@
 
 #include "core/simd8.h"
 
-#if defined(__x86_64__) && defined(__GNUC__)
+// x86-64 builds without -mavx2 get an AVX2 clone of the kernel picked at load time
+// (LAGRAD_NO_TARGET_CLONES turns this off, e.g. to test the portable path); -mavx2 builds
+// use AVX2 throughout.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__AVX2__) && !defined(LAGRAD_NO_TARGET_CLONES)
+#define LAGRAD_AVX2_CLONE 1
+#endif
+#if defined(LAGRAD_AVX2_CLONE) || defined(__AVX2__)
 #include <immintrin.h>
 #endif
 #include "core/parallel.h"
@@ -192,7 +198,7 @@ LAGRAD_HOT Index compact_generic(const simd::i8& hit, const simd::f8& dist, cons
   return n;
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
+#if defined(LAGRAD_AVX2_CLONE) || defined(__AVX2__)
 // For each 8-bit hit mask, the lanes of its set bits in order, 3 bits per lane.
 constexpr std::array<std::uint32_t, 256> make_compact_lut() {
   std::array<std::uint32_t, 256> lut{};
@@ -221,7 +227,11 @@ __attribute__((target("avx2,popcnt"))) inline Index compact_avx2(const simd::i8&
   return __builtin_popcount(m);
 }
 
+#if defined(__AVX2__)
+constexpr bool kHasAvx2 = true;
+#else
 const bool kHasAvx2 = __builtin_cpu_supports("avx2");
+#endif
 
 LAGRAD_HOT Index compact(const simd::i8& hit, const simd::f8& dist, const std::uint32_t* ids,
                          std::int32_t* keys, float* d) {
@@ -384,7 +394,7 @@ LAGRAD_HOT void search_range(const RadiusSearchJob& job, int reach, Index qb, In
 // One chunk of queries for one (metric, ignore, pass) variant. On x86-64 GCC/Clang this is
 // compiled twice, for the baseline (SSE2) and for AVX2, and the loader picks the clone the CPU
 // supports (no FMA in either, so both give bitwise the same results).
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__AVX2__)
+#if defined(LAGRAD_AVX2_CLONE)
 __attribute__((target_clones("avx2", "default")))
 #endif
 void search_chunk(int variant, const RadiusSearchJob& job, int reach, Index qb, Index qe,
