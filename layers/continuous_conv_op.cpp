@@ -9,7 +9,6 @@
 
 #include "core/parallel.h"
 #include "core/tape.h"
-#include "layers/kernels/cconv_csr.h"
 #include "layers/kernels/cconv_kernels.h"
 
 namespace lagrad {
@@ -229,13 +228,13 @@ CConvEdges list_edges(const Problem& P, const GeometryTensors& in, const IndexVe
 }
 
 // Edges of the inverted list: rows = input points i, cols = output points j, same geometry.
-CConvEdges inverted_edges(const Problem& P, const GeometryTensors& in, const kernels::InvertedCsr& inv,
+CConvEdges inverted_edges(const Problem& P, const GeometryTensors& in, const InvertedNeighborList& inv,
                           const float* s_inv) {
   CConvEdges E;
   E.num_rows = P.N;
   E.num_cols = P.M;
   E.row_splits = inv.row_splits.data();
-  E.col_index = inv.row.data();
+  E.col_index = inv.query_index.data();
   E.edge_scale = s_inv;
   E.row_pos = in.inp_positions;
   E.col_pos = in.out_positions;
@@ -247,10 +246,10 @@ CConvEdges inverted_edges(const Problem& P, const GeometryTensors& in, const ker
   return E;
 }
 
-std::vector<float> permute_to_inverted(const kernels::InvertedCsr& inv, const std::vector<float>& s) {
-  std::vector<float> out(inv.entry.size());
+std::vector<float> permute_to_inverted(const InvertedNeighborList& inv, const std::vector<float>& s) {
+  std::vector<float> out(inv.entry_index.size());
   parallel_for(static_cast<Index>(out.size()), 1 << 14, [&](Index k0, Index k1) {
-    for (Index k = k0; k < k1; ++k) out[k] = s[inv.entry[k]];
+    for (Index k = k0; k < k1; ++k) out[k] = s[inv.entry_index[k]];
   });
   return out;
 }
@@ -273,7 +272,7 @@ struct Saved {
 };
 
 // Per-entry gradients (list order) reduced into positions, extents, offset and importances.
-void reduce_edge_grads(const Saved& S, const kernels::InvertedCsr& inv, const std::vector<float>& t,
+void reduce_edge_grads(const Saved& S, const InvertedNeighborList& inv, const std::vector<float>& t,
                        const std::vector<float>& grel, const std::vector<float>& gext,
                        const std::vector<float>& goff_rows) {
   const Problem& P = S.P;
@@ -290,7 +289,7 @@ void reduce_edge_grads(const Saved& S, const kernels::InvertedCsr& inv, const st
       for (Index i = i0; i < i1; ++i) {
         float acc[3] = {0.0f, 0.0f, 0.0f};
         for (Index k = inv.row_splits[i]; k < inv.row_splits[i + 1]; ++k)
-          for (int c = 0; c < 3; ++c) acc[c] += grel[3 * inv.entry[k] + c];
+          for (int c = 0; c < 3; ++c) acc[c] += grel[3 * inv.entry_index[k] + c];
         for (int c = 0; c < 3; ++c) d[3 * i + c] += acc[c];
       }
     });
@@ -349,8 +348,8 @@ void reduce_edge_grads(const Saved& S, const kernels::InvertedCsr& inv, const st
       for (Index i = i0; i < i1; ++i) {
         float acc = 0.0f;
         for (Index k = inv.row_splits[i]; k < inv.row_splits[i + 1]; ++k) {
-          const Index e = inv.entry[k];
-          acc += t[e] * (a ? a[e] : 1.0f) * inv_psi[inv.row[k]];
+          const Index e = inv.entry_index[k];
+          acc += t[e] * (a ? a[e] : 1.0f) * inv_psi[inv.query_index[k]];
         }
         d[i] += acc;
       }
@@ -395,10 +394,10 @@ void backward(const Saved& S, const Tensor& out) {
   const bool need_inv = S.transpose || need_f || need_pos || need_imp;
   if (!need_k && !need_f && !need_edge) return;
 
-  kernels::InvertedCsr inv;
+  InvertedNeighborList inv;
   std::vector<float> s_inv;
   if (need_inv) {
-    inv = kernels::invert_csr(splits.data(), P.M, index.data(), P.N);
+    inv = invert_neighbor_list(index, splits, P.N);
     s_inv = permute_to_inverted(inv, s);
   }
   const GeometryTensors geo{S.out_positions.data(), S.inp_positions.data(), S.extents.data()};
@@ -439,7 +438,7 @@ void backward(const Saved& S, const Tensor& out) {
         std::vector<float> w(v.size());
         parallel_for(P.E, 1 << 14, [&](Index k0, Index k1) {
           for (Index k = k0; k < k1; ++k)
-            for (int c = 0; c < width; ++c) w[width * inv.entry[k] + c] = v[width * k + c];
+            for (int c = 0; c < width; ++c) w[width * inv.entry_index[k] + c] = v[width * k + c];
         });
         v.swap(w);
       };
@@ -467,8 +466,7 @@ Tensor run(const char* op, const CConvInputs& in, const CConvOpOptions& options,
     kernels::cconv_gather_gemm(P.geom, fwd, in.inp_features.data(), static_cast<int>(P.cin), in.filters.data(),
                                static_cast<int>(P.cout), out.data());
   } else {
-    const kernels::InvertedCsr inv =
-        kernels::invert_csr(in.neighbors_row_splits->data(), P.M, in.neighbors_index->data(), P.N);
+    const InvertedNeighborList inv = invert_neighbor_list(*in.neighbors_index, *in.neighbors_row_splits, P.N);
     const std::vector<float> s_inv = permute_to_inverted(inv, s);
     kernels::cconv_gather_gemm(P.geom, inverted_edges(P, geo, inv, s_inv.data()), in.inp_features.data(),
                                static_cast<int>(P.cin), in.filters.data(), static_cast<int>(P.cout), out.data());

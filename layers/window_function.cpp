@@ -7,7 +7,6 @@
 
 #include "core/parallel.h"
 #include "core/tape.h"
-#include "layers/kernels/cconv_csr.h"
 
 namespace lagrad {
 
@@ -196,12 +195,12 @@ Tensor normalized_neighbor_distances(const Tensor& inp_positions, const Tensor& 
         });
       }
       if (inp_positions.requires_grad()) {
-        const kernels::InvertedCsr inv = kernels::invert_csr(rs, M, idx, N);
+        const InvertedNeighborList inv = invert_neighbor_list(*index, *splits, N);
         float* dx = inp_positions.mutable_grad().data();
         parallel_for(N, 256, [&](Index i0, Index i1) {
           for (Index i = i0; i < i1; ++i)
             for (Index k = inv.row_splits[i]; k < inv.row_splits[i + 1]; ++k)
-              for (int a = 0; a < 3; ++a) dx[3 * i + a] += gd[3 * inv.entry[k] + a];
+              for (int a = 0; a < 3; ++a) dx[3 * i + a] += gd[3 * inv.entry_index[k] + a];
         });
       }
       if (extents.requires_grad()) {

@@ -28,7 +28,6 @@
 #include "core/neighbor_search.h"
 #include "core/parallel.h"
 #include "core/random.h"
-#include "layers/kernels/cconv_csr.h"
 #include "layers/kernels/cconv_kernels.h"
 #include "registry.h"
 
@@ -124,7 +123,7 @@ struct Problem {
   Index n = 0;
   std::vector<float> pos;
   NeighborList list;
-  kernels::InvertedCsr inv;
+  InvertedNeighborList inv;
   std::vector<float> s, s_inv;  // window values (poly6), list and inverted order
   CConvGeometry geom;
   CConvEdges fwd, bwd;
@@ -167,7 +166,7 @@ Json run_layer(Problem& P, Index cin, Index cout, int repeats, Rng& rng) {
           for (Index i = i0; i < i1; ++i) {
             float acc[3] = {0.0f, 0.0f, 0.0f};
             for (Index k = P.inv.row_splits[i]; k < P.inv.row_splits[i + 1]; ++k)
-              for (int a = 0; a < 3; ++a) acc[a] += grel[3 * P.inv.entry[k] + a];
+              for (int a = 0; a < 3; ++a) acc[a] += grel[3 * P.inv.entry_index[k] + a];
             for (Index e = P.list.row_splits[i]; e < P.list.row_splits[i + 1]; ++e)
               for (int a = 0; a < 3; ++a) acc[a] -= grel[3 * e + a];
             for (int a = 0; a < 3; ++a) dpos[3 * i + a] = acc[a];
@@ -213,7 +212,7 @@ Json run_size(Index n, int threads, int repeats) {
     ts.push_back(ms_of([&] { P.list = fixed_radius_search(P.pos.data(), n, P.pos.data(), n, radius, ro); }));
   const double search_ms = median(ts);
   const double invert_ms = ms_of([&] {
-    P.inv = kernels::invert_csr(P.list.row_splits.data(), n, P.list.neighbors_index.data(), n);
+    P.inv = invert_neighbor_list(P.list.neighbors_index, P.list.row_splits, n);
   });
   const size_t E = P.list.neighbors_index.size();
   P.s.resize(E);
@@ -222,7 +221,7 @@ Json run_size(Index n, int threads, int repeats) {
     P.s[e] = std::min(std::max(t * t * t, 0.0f), 1.0f);
   }
   P.s_inv.resize(E);
-  for (size_t k = 0; k < E; ++k) P.s_inv[k] = P.s[static_cast<size_t>(P.inv.entry[k])];
+  for (size_t k = 0; k < E; ++k) P.s_inv[k] = P.s[static_cast<size_t>(P.inv.entry_index[k])];
 
   P.geom.mapping = CoordinateMapping::BallToCubeVolumePreserving;
   P.geom.interpolation = Interpolation::Linear;
@@ -231,7 +230,7 @@ Json run_size(Index n, int threads, int repeats) {
   static const float extent = kExtent;
   P.fwd = {n, n, P.list.row_splits.data(), P.list.neighbors_index.data(), P.s.data(), P.pos.data(), P.pos.data(),
            true, &extent, 0, 0, false};
-  P.bwd = {n, n, P.inv.row_splits.data(), P.inv.row.data(), P.s_inv.data(), P.pos.data(), P.pos.data(),
+  P.bwd = {n, n, P.inv.row_splits.data(), P.inv.query_index.data(), P.s_inv.data(), P.pos.data(), P.pos.data(),
            false, &extent, 0, 0, true};
 
   Json r = Json::object();
