@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-scripts/build.sh
+scripts/build.sh -DLAGRAD_BUILD_TESTS=ON
 cd build && ctest --output-on-failure --timeout 1500
