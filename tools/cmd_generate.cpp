@@ -29,6 +29,8 @@ struct GenerateArgs {
   bool dam_break = false;
   int dam_width = 20;
   int dam_height = 0;
+  float dam_length = 6.0f;
+  double dam_time = 3.6;
   bool no_progress = false;
 };
 
@@ -79,6 +81,8 @@ int run_dam_break(const GenerateArgs& a) {
   sph::DamBreakOptions o;
   o.column_particles = a.dam_width;
   o.height_particles = a.dam_height;
+  o.tank_length = a.dam_length;
+  o.end_time = a.dam_time;
   o.solver.max_density_error = a.gen.solver.max_density_error;
   const auto samples = sph::run_dam_break(o);
   std::string text = "# lagrad dam break: column " + std::to_string(a.dam_width) + " x " +
@@ -169,6 +173,9 @@ CommandRegistrar reg([](CLI::App& app, CLI::App*& sub) -> CommandRun {
   sub->add_option("--dam-break-width", a->dam_width, "Dam-break column width in particles")->capture_default_str();
   sub->add_option("--dam-break-height", a->dam_height, "Dam-break column height in particles (0: square)")
       ->capture_default_str();
+  sub->add_option("--dam-break-length", a->dam_length, "Dam-break tank length in column widths")
+      ->capture_default_str();
+  sub->add_option("--dam-break-time", a->dam_time, "Dam-break end time T = t sqrt(2g/a)")->capture_default_str();
   sub->add_flag("--no-progress", a->no_progress, "No progress output");
   return [a]() {
     if (a->threads < 0) throw std::invalid_argument("generate: --threads must be >= 0, got " + std::to_string(a->threads));
