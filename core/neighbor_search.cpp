@@ -55,8 +55,6 @@ void fixed_radius_search(const float* points, Index num_points, const float* que
   check_count(fn.c_str(), "num_points", num_points);
   check_count(fn.c_str(), "num_queries", num_queries);
   check_radius(fn.c_str(), "radius", radius);
-  check_points(fn.c_str(), "points", points, num_points);
-  check_points(fn.c_str(), "queries", queries, num_queries);
   if (index) {
     if (index->num_points() != num_points)
       throw std::invalid_argument(fn + ": index holds " + std::to_string(index->num_points()) +
@@ -64,18 +62,20 @@ void fixed_radius_search(const float* points, Index num_points, const float* que
     if (radius > index->cell_size())
       throw std::invalid_argument(fn + ": radius " + format_float(radius) + " exceeds the index cell_size " +
                                   format_float(index->cell_size()));
+    if (num_points > 0 && points == nullptr) check_points(fn.c_str(), "points", points, num_points);
+    // Equal to the index's (validated) points, so finite: no need to check them again.
     if (num_points > 0 && index->points() != points &&
         std::memcmp(index->points(), points, sizeof(float) * 3 * static_cast<size_t>(num_points)) != 0)
       throw std::invalid_argument(fn + ": index was built over other points than `points`");
+  } else {
+    check_points(fn.c_str(), "points", points, num_points);
   }
+  if (!(queries == points && num_queries <= num_points)) check_points(fn.c_str(), "queries", queries, num_queries);
   if (num_points == 0 || num_queries == 0) return set_empty(num_queries, out);
 
-  std::unique_ptr<SpatialHashIndex> own;
-  if (!index) {
-    own = std::make_unique<SpatialHashIndex>(points, num_points, cell_for_radius(radius));
-    index = own.get();
-  }
-  const SpatialHashIndex::Impl& ix = index->impl();
+  SpatialHashIndex::Impl own;  // a one-off index needs no copy of the points
+  if (!index) build_spatial_hash(points, num_points, cell_for_radius(radius), false, own);
+  const SpatialHashIndex::Impl& ix = index ? index->impl() : own;
   SortedPoints storage;
   const SortedPoints& qs = sorted_queries(ix, points, queries, num_queries, storage);
   run_radius_search({&ix, &qs, radius, nullptr, radius}, options, out);
@@ -96,7 +96,7 @@ NeighborList radius_search(const float* points, Index num_points, const float* q
   check_count(fn, "num_queries", num_queries);
   const float max_radius = check_radii(fn, "radii", radii, num_queries);
   check_points(fn, "points", points, num_points);
-  check_points(fn, "queries", queries, num_queries);
+  if (!(queries == points && num_queries <= num_points)) check_points(fn, "queries", queries, num_queries);
   NeighborList out;
   if (num_points == 0 || num_queries == 0) {
     set_empty(num_queries, out);
@@ -104,8 +104,8 @@ NeighborList radius_search(const float* points, Index num_points, const float* q
   }
   // One index at the largest radius; a query with a smaller radius prunes more rows and tests
   // with its own radius.
-  const SpatialHashIndex index(points, num_points, cell_for_radius(max_radius));
-  const SpatialHashIndex::Impl& ix = index.impl();
+  SpatialHashIndex::Impl ix;
+  build_spatial_hash(points, num_points, cell_for_radius(max_radius), false, ix);
   SortedPoints storage;
   const SortedPoints& qs = sorted_queries(ix, points, queries, num_queries, storage);
   run_radius_search({&ix, &qs, 0.0f, radii, max_radius}, options, out);

@@ -161,12 +161,16 @@ SpatialHashIndex::SpatialHashIndex(const float* points, Index num_points, float 
   if (!(std::isfinite(cell_size) && cell_size > 0))
     throw std::invalid_argument(std::string(fn) + ": cell_size must be finite and > 0, got " +
                                 format_float(cell_size));
-  Impl& m = *impl_;
+  build_spatial_hash(points, num_points, cell_size, true, *impl_);
+}
+
+void build_spatial_hash(const float* points, Index num_points, float cell_size, bool keep_points,
+                        SpatialHashIndex::Impl& m) {
   m.cell_size = cell_size;
   // The margin keeps |dy| <= radius*(1 + float rounding) strictly below one row width.
   m.row_width = static_cast<double>(cell_size) * (1.0 + 1e-4);
   m.inv_row_width = 1.0 / m.row_width;
-  m.points.assign(points, points + 3 * num_points);
+  if (keep_points) m.points.assign(points, points + 3 * num_points);
   sort_into_rows(points, num_points, m.inv_row_width, m.sorted);
 
   const size_t num_rows = m.sorted.rows.size();
@@ -175,7 +179,7 @@ SpatialHashIndex::SpatialHashIndex(const float* points, Index num_points, float 
   m.table.assign(capacity, 0u);
   m.table_mask = capacity - 1;
   for (size_t r = 0; r < num_rows; ++r) {
-    std::uint64_t h = Impl::hash(m.sorted.rows[r].cy, m.sorted.rows[r].cz) & m.table_mask;
+    std::uint64_t h = SpatialHashIndex::Impl::hash(m.sorted.rows[r].cy, m.sorted.rows[r].cz) & m.table_mask;
     while (m.table[h] != 0) h = (h + 1) & m.table_mask;
     m.table[h] = static_cast<std::uint32_t>(r + 1);
   }

@@ -75,4 +75,10 @@ struct SpatialHashIndex::Impl {
   }
 };
 
+// Builds `m` over points[n, 3] for searches with radius <= cell_size. No validation: the
+// caller has checked the points (finite, n < 2^32) and cell_size (finite, > 0). keep_points
+// keeps a copy for SpatialHashIndex::points().
+void build_spatial_hash(const float* points, Index n, float cell_size, bool keep_points,
+                        SpatialHashIndex::Impl& m);
+
 }  // namespace lagrad

@@ -397,6 +397,14 @@ TEST_CASE("neighbor_search: invalid input is rejected with the argument named") 
   bad[3 * 7 + 2] = std::numeric_limits<float>::infinity();
   CHECK_THROWS_WITH_AS(fixed_radius_search(p.data(), 10, bad.data(), 10, 0.1f),
                        doctest::Contains("fixed_radius_search: queries[7] must be finite"), std::invalid_argument);
+  // Queries sharing the points' buffer but reaching past it are still checked.
+  CHECK_THROWS_WITH_AS(fixed_radius_search(nullptr, 0, nullptr, 4, 0.1f),
+                       "fixed_radius_search: queries is null but holds 4 points", std::invalid_argument);
+  bad[3 * 7 + 2] = 0.5f;
+  bad[3 * 9] = std::numeric_limits<float>::infinity();
+  CHECK_THROWS_WITH_AS(fixed_radius_search(bad.data(), 9, bad.data(), 10, 0.1f),
+                       doctest::Contains("fixed_radius_search: queries[9] must be finite"), std::invalid_argument);
+  bad[3 * 7 + 2] = std::numeric_limits<float>::infinity();
   std::vector<float> radii(10, 0.1f);
   radii[2] = -0.5f;
   CHECK_THROWS_WITH_AS(radius_search(p.data(), 10, p.data(), 10, radii.data()),
