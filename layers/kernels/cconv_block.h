@@ -1,11 +1,11 @@
 #pragma once
-// Internal to the cconv kernels: building the interpolated-feature block A of a range of rows,
-// and the per-thread scratch buffers. Not part of the public API.
+// Internal to the cconv kernels: per-thread scratch, the batched geometry of a row's entries,
+// the corner scatter and dot products, and building the interpolated-feature block A of a range
+// of rows. Not part of the public API.
 #include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <cstdint>
-#include <cstring>
 #include <vector>
 
 #include "layers/kernels/cconv_kernels.h"
@@ -24,8 +24,8 @@ struct Scratch {
   }
 };
 // One Scratch per thread slot of the calling task arena, for the duration of one kernel call.
-// (tbb::enumerable_thread_specific<Scratch> was measured to lose its elements' buffers at every
-// call with Debian 12's oneTBB 2021.8 under valgrind: ~11 MB per training iteration.)
+// (tbb::enumerable_thread_specific<Scratch> lost its elements' buffers at every call with
+// Debian 12's oneTBB 2021.8, per valgrind: ~11 MB per DLF training iteration.)
 class ThreadScratch {
  public:
   ThreadScratch() : slots_(static_cast<size_t>(std::max(1, tbb::this_task_arena::max_concurrency()))) {}
@@ -38,40 +38,44 @@ class ThreadScratch {
   std::vector<Scratch> slots_;
 };
 
-// The SIMD vector of the channel loops (GCC/Clang vector extension), as wide as the target
-// allows: 16 floats with AVX-512, 8 with AVX, else 4 (SSE, NEON). Loads and stores go through
-// memcpy, so any alignment is fine. The width is fixed at compile time, so the summation order
-// of the dot products below never depends on data alignment or on the thread count.
-#if defined(__AVX512F__)
-constexpr int kLanes = 16;
-#elif defined(__AVX__)
-constexpr int kLanes = 8;
-#else
-constexpr int kLanes = 4;
-#endif
-typedef float FloatV __attribute__((vector_size(kLanes * sizeof(float))));
-inline FloatV loadv(const float* p) {
-  FloatV v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
-inline void storev(float* p, FloatV v) { std::memcpy(p, &v, sizeof(v)); }
-inline FloatV splat(float x) { return FloatV{} + x; }
-// Sum of the lanes in a fixed pairwise order.
-inline float reduce_lanes(FloatV v) {
-  float l[kLanes];
-  std::memcpy(l, &v, sizeof(v));
-  for (int w = kLanes / 2; w >= 1; w /= 2)
-    for (int i = 0; i < w; ++i) l[i] += l[i + w];
-  return l[0];
+// The geometry of up to kLanes consecutive entries [e0, e0 + count) of row j.
+struct EntryBatch {
+  Index e0 = 0;
+  int count = 0;
+  float q[3][kLanes];        // scaled relative positions
+  float inv_ext[3][kLanes];  // inverse extents
+  CornerBatch corners;
+};
+
+template <bool with_grad>
+inline void load_batch(const CConvGeometry& g, const CConvEdges& E, Index j, Index e0, Index e1, EntryBatch& B) {
+  B.e0 = e0;
+  B.count = static_cast<int>(std::min<Index>(kLanes, e1 - e0));
+  for (int l = 0; l < kLanes; ++l) {
+    if (l < B.count) {
+      float r[3], inv[3];
+      E.edge_frame(j, E.col_index[e0 + l], r, inv);
+      for (int a = 0; a < 3; ++a) {
+        B.inv_ext[a][l] = inv[a];
+        B.q[a][l] = r[a] * g.premap_scale(inv[a]);
+      }
+    } else {  // padding lanes: the origin, discarded
+      for (int a = 0; a < 3; ++a) {
+        B.q[a][l] = 0.0f;
+        B.inv_ext[a][l] = 1.0f;
+      }
+    }
+  }
+  const FloatV q[3] = {loadv(B.q[0]), loadv(B.q[1]), loadv(B.q[2])};
+  batch_corners<with_grad>(g, q, B.corners);
 }
 
-// arow[cell_c * cin + ch] += s * w_c * f[ch] for the corners with a nonzero weight.
-inline void scatter_corners(const float* f, float s, const Corners& cr, int cin, float* arow) {
-  for (int c = 0; c < cr.n; ++c) {
-    const float ws = s * cr.w[c];
+// arow[cell_c * cin + ch] += s * w_c * f[ch] for the corners of lane l with a nonzero weight.
+inline void scatter_corners(const float* f, float s, const CornerBatch& cb, int l, int cin, float* arow) {
+  for (int c = 0; c < cb.n; ++c) {
+    const float ws = s * cb.w[c][l];
     if (ws == 0.0f) continue;
-    float* dst = arow + static_cast<Index>(cr.cell[c]) * cin;
+    float* dst = arow + static_cast<Index>(cb.cell[c][l]) * cin;
     const FloatV wv = splat(ws);
     int k = 0;
     for (; k + kLanes <= cin; k += kLanes) storev(dst + k, loadv(dst + k) + wv * loadv(f + k));
@@ -79,17 +83,17 @@ inline void scatter_corners(const float* f, float s, const Corners& cr, int cin,
   }
 }
 
-// out[c] = f . g[cell[c] * cin ...] for the n corners: one vector accumulator per corner, each
-// chunk of f loaded once for all corners.
-inline void corner_dots(const float* f, const float* g, const Corners& cr, int cin, float out[8]) {
+// out[c] = f . g[cell_c * cin ...] for the corners of lane l: one vector accumulator per
+// corner, each chunk of f loaded once for all corners.
+inline void corner_dots(const float* f, const float* g, const CornerBatch& cb, int l, int cin, float out[8]) {
   FloatV acc[8];
   const float* gc[8];
-  for (int c = 0; c < cr.n; ++c) {
-    gc[c] = g + static_cast<Index>(cr.cell[c]) * cin;
+  for (int c = 0; c < cb.n; ++c) {
+    gc[c] = g + static_cast<Index>(cb.cell[c][l]) * cin;
     acc[c] = FloatV{};
   }
   int k = 0;
-  if (cr.n == 8) {
+  if (cb.n == 8) {
     for (; k + kLanes <= cin; k += kLanes) {
       const FloatV fv = loadv(f + k);
       for (int c = 0; c < 8; ++c) acc[c] += fv * loadv(gc[c] + k);
@@ -97,10 +101,10 @@ inline void corner_dots(const float* f, const float* g, const Corners& cr, int c
   } else {
     for (; k + kLanes <= cin; k += kLanes) {
       const FloatV fv = loadv(f + k);
-      for (int c = 0; c < cr.n; ++c) acc[c] += fv * loadv(gc[c] + k);
+      for (int c = 0; c < cb.n; ++c) acc[c] += fv * loadv(gc[c] + k);
     }
   }
-  for (int c = 0; c < cr.n; ++c) {
+  for (int c = 0; c < cb.n; ++c) {
     float s = reduce_lanes(acc[c]);
     for (int q = k; q < cin; ++q) s += f[q] * gc[c][q];
     out[c] = s;
@@ -113,18 +117,19 @@ inline void corner_dots(const float* f, const float* g, const Corners& cr, int c
 inline void build_interp_block(const CConvGeometry& g, const CConvEdges& E, const float* features, int cin,
                                Index j0, Index j1, float* A) {
   const Index width = static_cast<Index>(g.cells()) * cin;
-  Corners cr;
+  EntryBatch B;
   for (Index j = j0; j < j1; ++j) {
     float* arow = A + (j - j0) * width;
     std::fill(arow, arow + width, 0.0f);  // row by row: the row is still in L1 for the scatter
-    for (Index e = E.row_splits[j]; e < E.row_splits[j + 1]; ++e) {
-      const float s = E.edge_scale[e];
-      if (s == 0.0f) continue;
-      const Index i = E.col_index[e];
-      float r[3], inv_ext[3];
-      E.edge_frame(j, i, r, inv_ext);
-      edge_corners(g, r, inv_ext, cr);
-      scatter_corners(features + i * cin, s, cr, cin, arow);
+    const Index e1 = E.row_splits[j + 1];
+    for (Index e0 = E.row_splits[j]; e0 < e1; e0 += kLanes) {
+      load_batch<false>(g, E, j, e0, e1, B);
+      for (int l = 0; l < B.count; ++l) {
+        const Index e = e0 + l;
+        const float s = E.edge_scale[e];
+        if (s == 0.0f) continue;
+        scatter_corners(features + E.col_index[e] * cin, s, B.corners, l, cin, arow);
+      }
     }
   }
 }
