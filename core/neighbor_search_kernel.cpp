@@ -75,6 +75,7 @@ int reach_of(const RadiusSearchJob& job) {
 
 // A row of the index around the current query group, with its current x-window [lo, hi).
 struct NeighborRow {
+  simd::i8 tail;  // lanes of the last, partial block of the window
   Index end, lo, hi;
   int iy, iz;  // row offset + reach: index into the per-query gap arrays
 };
@@ -337,6 +338,7 @@ LAGRAD_HOT void search_range(const RadiusSearchJob& job, int reach, Index qb, In
         while (nr.lo < nr.end && px[nr.lo] < xlo) ++nr.lo;
         nr.hi = std::max(nr.hi, nr.lo);
         while (nr.hi < nr.end && px[nr.hi] <= xhi) ++nr.hi;
+        nr.tail = simd::kIota < static_cast<std::int32_t>((nr.hi - nr.lo) % simd::kLanes);
       }
       for (Index s = pos; s < tile_end; ++s) {
         const float qx = qs.x[s], qy = qs.y[s], qz = qs.z[s];
@@ -364,12 +366,13 @@ LAGRAD_HOT void search_range(const RadiusSearchJob& job, int reach, Index qb, In
         for (int k = 0; k < num_rows; ++k) {
           const NeighborRow& nr = rows[k];
           if (nr.lo == nr.hi || row_out_of_reach<M>(gap_y[nr.iy], gap_z[nr.iz], rr)) continue;
-          // Blocks of 8; the last may read up to 7 points past hi (arrays are padded), masked.
-          for (Index j = nr.lo; j < nr.hi; j += simd::kLanes) {
+          // Blocks of 8: whole ones, then the rest, which may read up to 7 points past hi (the
+          // arrays are padded) and masks them off.
+          auto block = [&](Index j, const simd::i8& valid) __attribute__((always_inline)) {
             simd::f8 dist;
             simd::i8 hit;
             hit_lanes<M, kIgnore>(px + j, py + j, pz + j, q8, hit, dist);
-            hit &= simd::kIota < static_cast<std::int32_t>(std::min<Index>(nr.hi - j, simd::kLanes));
+            hit &= valid;
             if constexpr (!kFill) {
               counts -= hit;
             } else if (count < expected) {
@@ -377,7 +380,10 @@ LAGRAD_HOT void search_range(const RadiusSearchJob& job, int reach, Index qb, In
             } else {
               count -= simd::sum(hit);
             }
-          }
+          };
+          Index j = nr.lo;
+          for (; j + simd::kLanes <= nr.hi; j += simd::kLanes) block(j, simd::i8{} - 1);
+          if (j < nr.hi) block(j, nr.tail);
         }
         if constexpr (!kFill) {
           row_splits[q + 1] = simd::sum(counts);
