@@ -201,12 +201,18 @@ Scales edge_scales(const Problem& P, const CConvInputs& in, const CConvOpOptions
   return S;
 }
 
-// The tensors that define the edge geometry.
+// The arrays that define the edge geometry.
 struct GeometryTensors {
   const float* out_positions;
   const float* inp_positions;
-  const float* extents;
+  const float* inv_extents;  // 1 / extents, same layout
 };
+
+std::vector<float> inverse_extents(const Tensor& extents) {
+  std::vector<float> inv(static_cast<size_t>(extents.numel()));
+  for (size_t k = 0; k < inv.size(); ++k) inv[k] = 1.0f / extents.data()[k];
+  return inv;
+}
 
 // Edges of the neighbor list itself: rows = output points j, cols = input points i.
 CConvEdges list_edges(const Problem& P, const GeometryTensors& in, const IndexVector& splits,
@@ -220,7 +226,7 @@ CConvEdges list_edges(const Problem& P, const GeometryTensors& in, const IndexVe
   E.row_pos = in.out_positions;
   E.col_pos = in.inp_positions;
   E.col_minus_row = true;  // r = x_i - x_j
-  E.extents = in.extents;
+  E.inv_extents = in.inv_extents;
   E.owner_stride = P.ext.owner_stride;
   E.axis_stride = P.ext.axis_stride;
   E.extents_by_col = false;
@@ -239,7 +245,7 @@ CConvEdges inverted_edges(const Problem& P, const GeometryTensors& in, const Inv
   E.row_pos = in.inp_positions;
   E.col_pos = in.out_positions;
   E.col_minus_row = false;  // r = x_row - x_col = x_i - x_j
-  E.extents = in.extents;
+  E.inv_extents = in.inv_extents;
   E.owner_stride = P.ext.owner_stride;
   E.axis_stride = P.ext.axis_stride;
   E.extents_by_col = true;
@@ -400,7 +406,8 @@ void backward(const Saved& S, const Tensor& out) {
     inv = invert_neighbor_list(index, splits, P.N);
     s_inv = permute_to_inverted(inv, s);
   }
-  const GeometryTensors geo{S.out_positions.data(), S.inp_positions.data(), S.extents.data()};
+  const std::vector<float> inv_ext = inverse_extents(S.extents);
+  const GeometryTensors geo{S.out_positions.data(), S.inp_positions.data(), inv_ext.data()};
   const CConvEdges fwd = list_edges(P, geo, splits, index, s.data());
   CConvEdges bwd;
   if (need_inv) bwd = inverted_edges(P, geo, inv, s_inv.data());
@@ -460,7 +467,8 @@ Tensor run(const char* op, const CConvInputs& in, const CConvOpOptions& options,
   const std::vector<float>& s = S.scales->s;
 
   Tensor out({transpose ? P.N : P.M, P.cout});
-  const GeometryTensors geo{in.out_positions.data(), in.inp_positions.data(), in.extents.data()};
+  const std::vector<float> inv_ext = inverse_extents(in.extents);
+  const GeometryTensors geo{in.out_positions.data(), in.inp_positions.data(), inv_ext.data()};
   const CConvEdges fwd = list_edges(P, geo, *in.neighbors_row_splits, *in.neighbors_index, s.data());
   if (!transpose) {
     kernels::cconv_gather_gemm(P.geom, fwd, in.inp_features.data(), static_cast<int>(P.cin), in.filters.data(),

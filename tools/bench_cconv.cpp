@@ -227,11 +227,11 @@ Json run_size(Index n, int threads, int repeats) {
   P.geom.interpolation = Interpolation::Linear;
   P.geom.align_corners = true;
   P.geom.k[0] = P.geom.k[1] = P.geom.k[2] = 4;
-  static const float extent = kExtent;
+  static const float inv_extent = 1.0f / kExtent;
   P.fwd = {n, n, P.list.row_splits.data(), P.list.neighbors_index.data(), P.s.data(), P.pos.data(), P.pos.data(),
-           true, &extent, 0, 0, false};
+           true, &inv_extent, 0, 0, false};
   P.bwd = {n, n, P.inv.row_splits.data(), P.inv.query_index.data(), P.s_inv.data(), P.pos.data(), P.pos.data(),
-           false, &extent, 0, 0, true};
+           false, &inv_extent, 0, 0, true};
 
   Json r = Json::object();
   r.set("points", static_cast<std::int64_t>(n));

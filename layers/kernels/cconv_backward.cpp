@@ -69,8 +69,8 @@ void cconv_edge_grad(const CConvGeometry& g, const CConvEdges& edges, const floa
   const RowMat Kt = Eigen::Map<const RowMat>(filter, width, cout).transpose();
   parallel_for(nb, 1, [&](Index b0, Index b1) {
     float* G = scratch.local().get_a(static_cast<size_t>(kCConvRowBlock * width));
-    EdgeJacobian J;
-    Corners& cr = J.corners;
+    detail::EntryBatch B;
+    const CornerBatch& cb = B.corners;
     for (Index b = b0; b < b1; ++b) {
       const Index j0 = b * kCConvRowBlock;
       const Index j1 = std::min(rows, j0 + kCConvRowBlock);
@@ -79,33 +79,35 @@ void cconv_edge_grad(const CConvGeometry& g, const CConvEdges& edges, const floa
       for (Index j = j0; j < j1; ++j) {
         const float* grow = G + (j - j0) * width;
         float goff[3] = {0.0f, 0.0f, 0.0f};
-        for (Index e = edges.row_splits[j]; e < edges.row_splits[j + 1]; ++e) {
-          const Index i = edges.col_index[e];
-          float r[3], inv_ext[3];
-          edges.edge_frame(j, i, r, inv_ext);
+        const Index e_end = edges.row_splits[j + 1];
+        for (Index e0 = edges.row_splits[j]; e0 < e_end; e0 += kLanes) {
           if (need_geom)
-            edge_corners_with_jacobian(g, r, inv_ext, J);
+            detail::load_batch<true>(g, edges, j, e0, e_end, B);
           else
-            edge_corners(g, r, inv_ext, cr);
-          const float* fi = col_features + i * cin;
-          float tc[8];
-          detail::corner_dots(fi, grow, cr, cin, tc);
-          float te = 0.0f;
-          for (int c = 0; c < cr.n; ++c) te += cr.w[c] * tc[c];
-          if (out.t) out.t[e] = te;
-          if (!need_geom) continue;
-          const float s = edges.edge_scale[e];
-          float gv[3] = {0.0f, 0.0f, 0.0f};
-          for (int c = 0; c < cr.n; ++c)
-            for (int a = 0; a < 3; ++a) gv[a] += tc[c] * cr.dw[c][a];
-          for (int a = 0; a < 3; ++a) gv[a] *= s;
-          float gr[3], gx[3];
-          edge_chain(g, J, gv, inv_ext, gr, gx);
-          if (out.grel)
-            for (int a = 0; a < 3; ++a) out.grel[3 * e + a] = gr[a];
-          if (out.gext)
-            for (int a = 0; a < 3; ++a) out.gext[3 * e + a] = gx[a];
-          for (int a = 0; a < 3; ++a) goff[a] += gv[a];
+            detail::load_batch<false>(g, edges, j, e0, e_end, B);
+          for (int l = 0; l < B.count; ++l) {
+            const Index e = e0 + l;
+            float tc[8];
+            detail::corner_dots(col_features + edges.col_index[e] * cin, grow, cb, l, cin, tc);
+            float te = 0.0f;
+            for (int c = 0; c < cb.n; ++c) te += cb.w[c][l] * tc[c];
+            if (out.t) out.t[e] = te;
+            if (!need_geom) continue;
+            const float s = edges.edge_scale[e];
+            float gv[3] = {0.0f, 0.0f, 0.0f};
+            for (int c = 0; c < cb.n; ++c)
+              for (int a = 0; a < 3; ++a) gv[a] += tc[c] * cb.dw[c][a][l];
+            for (int a = 0; a < 3; ++a) gv[a] *= s;
+            const float q[3] = {B.q[0][l], B.q[1][l], B.q[2][l]};
+            const float inv[3] = {B.inv_ext[0][l], B.inv_ext[1][l], B.inv_ext[2][l]};
+            float gr[3], gx[3];
+            edge_chain(g, cb, l, q, gv, inv, gr, gx);
+            if (out.grel)
+              for (int a = 0; a < 3; ++a) out.grel[3 * e + a] = gr[a];
+            if (out.gext)
+              for (int a = 0; a < 3; ++a) out.gext[3 * e + a] = gx[a];
+            for (int a = 0; a < 3; ++a) goff[a] += gv[a];
+          }
         }
         if (out.goff_rows)
           for (int a = 0; a < 3; ++a) out.goff_rows[3 * j + a] = goff[a];

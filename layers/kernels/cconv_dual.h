@@ -1,76 +1,73 @@
 #pragma once
-// A forward-mode dual number with three partial derivatives, used to differentiate the
-// ContinuousConv coordinate mappings (ball -> cylinder -> cube) exactly: the same templated code
-// computes the filter coordinates in float (forward pass) and, with Dual3, their Jacobian with
-// respect to the scaled relative position (backward pass). The value part performs exactly the
-// float operations of the plain version, so both passes select the same filter cells.
-#include <cmath>
+// Forward-mode dual numbers over SIMD vectors: a value and its three partial derivatives, lane
+// by lane. The coordinate mappings are written once (templated on FloatV or DualV); with DualV
+// the same code yields the exact Jacobian d(voxel coordinates)/d(scaled relative position),
+// with the very float operations and branch choices of the plain evaluation.
+#include "layers/kernels/cconv_simd.h"
 
 namespace lagrad::kernels {
 
-struct Dual3 {
-  float v = 0.0f;
-  float d[3] = {0.0f, 0.0f, 0.0f};
+struct DualV {
+  FloatV v{};
+  FloatV d[3] = {};
 
-  Dual3() = default;
-  Dual3(float value) : v(value) {}  // a constant: zero partials
-  static Dual3 variable(float value, int axis) {
-    Dual3 x(value);
-    x.d[axis] = 1.0f;
-    return x;
-  }
+  DualV() = default;
+  DualV(FloatV value) : v(value) {}  // a constant
+  DualV(float value) : v(splat(value)) {}
 };
 
-inline float value_of(float x) { return x; }
-inline float value_of(const Dual3& x) { return x.v; }
+inline FloatV value_of(FloatV x) { return x; }
+inline FloatV value_of(const DualV& x) { return x.v; }
 
-inline Dual3 operator+(const Dual3& a, const Dual3& b) {
-  Dual3 r(a.v + b.v);
+inline DualV operator+(const DualV& a, const DualV& b) {
+  DualV r(a.v + b.v);
   for (int k = 0; k < 3; ++k) r.d[k] = a.d[k] + b.d[k];
   return r;
 }
-inline Dual3 operator-(const Dual3& a, const Dual3& b) {
-  Dual3 r(a.v - b.v);
+inline DualV operator-(const DualV& a, const DualV& b) {
+  DualV r(a.v - b.v);
   for (int k = 0; k < 3; ++k) r.d[k] = a.d[k] - b.d[k];
   return r;
 }
-inline Dual3 operator-(const Dual3& a) {
-  Dual3 r(-a.v);
+inline DualV operator-(const DualV& a) {
+  DualV r(-a.v);
   for (int k = 0; k < 3; ++k) r.d[k] = -a.d[k];
   return r;
 }
-inline Dual3 operator*(const Dual3& a, const Dual3& b) {
-  Dual3 r(a.v * b.v);
+inline DualV operator*(const DualV& a, const DualV& b) {
+  DualV r(a.v * b.v);
   for (int k = 0; k < 3; ++k) r.d[k] = a.d[k] * b.v + a.v * b.d[k];
   return r;
 }
-inline Dual3 operator/(const Dual3& a, const Dual3& b) {
-  Dual3 r(a.v / b.v);
-  const float inv = 1.0f / b.v;
+inline DualV operator/(const DualV& a, const DualV& b) {
+  DualV r(a.v / b.v);
+  const FloatV inv = 1.0f / b.v;
   for (int k = 0; k < 3; ++k) r.d[k] = (a.d[k] - r.v * b.d[k]) * inv;
   return r;
 }
-inline Dual3& operator+=(Dual3& a, const Dual3& b) { return a = a + b; }
-inline Dual3& operator-=(Dual3& a, const Dual3& b) { return a = a - b; }
-inline Dual3& operator*=(Dual3& a, const Dual3& b) { return a = a * b; }
 
-inline Dual3 sqrt(const Dual3& a) {
-  Dual3 r(std::sqrt(a.v));
-  const float s = r.v > 0.0f ? 0.5f / r.v : 0.0f;
+inline DualV select(IntV mask, const DualV& a, const DualV& b) {
+  DualV r(select(mask, a.v, b.v));
+  for (int k = 0; k < 3; ++k) r.d[k] = select(mask, a.d[k], b.d[k]);
+  return r;
+}
+inline DualV sqrtv(const DualV& a) {
+  DualV r(sqrtv(a.v));
+  const FloatV s = select(r.v > 0.0f, 0.5f / r.v, FloatV{});
   for (int k = 0; k < 3; ++k) r.d[k] = a.d[k] * s;
   return r;
 }
-inline Dual3 atan(const Dual3& a) {
-  Dual3 r(std::atan(a.v));
-  const float s = 1.0f / (1.0f + a.v * a.v);
+inline DualV atanv(const DualV& a) {
+  DualV r(atanv(a.v));
+  const FloatV s = 1.0f / (1.0f + a.v * a.v);
   for (int k = 0; k < 3; ++k) r.d[k] = a.d[k] * s;
   return r;
 }
-inline Dual3 abs(const Dual3& a) { return a.v < 0.0f ? -a : a; }
-// |mag| with the sign of `sign` (the derivative follows the selected branch).
-inline Dual3 copysign(const Dual3& mag, const Dual3& sign) {
-  const bool flip = std::signbit(mag.v) != std::signbit(sign.v);
-  return flip ? -mag : mag;
+inline DualV absv(const DualV& a) { return select(a.v < 0.0f, -a, a); }
+// |mag| with the sign of sgn; the derivative follows the selected sign.
+inline DualV copysignv(const DualV& mag, const DualV& sgn) {
+  const FloatV r = copysignv(mag.v, sgn.v);
+  return select(r == mag.v, mag, -mag);
 }
 
 }  // namespace lagrad::kernels

@@ -26,9 +26,10 @@ struct CConvEdges {
   const float* row_pos = nullptr;     // [num_rows, 3]
   const float* col_pos = nullptr;     // [num_cols, 3]
   bool col_minus_row = true;          // r = x_col - x_row, else x_row - x_col
-  // Extents: value for owner o and axis a = extents[o * owner_stride + a * axis_stride]
-  // (owner_stride 0: shared by all; axis_stride 0: isotropic). The owner is the row or the col.
-  const float* extents = nullptr;
+  // Inverse extents (1 / extent, computed once by the caller): value for owner o and axis a =
+  // inv_extents[o * owner_stride + a * axis_stride] (owner_stride 0: shared by all;
+  // axis_stride 0: isotropic). The owner is the row or the col.
+  const float* inv_extents = nullptr;
   Index owner_stride = 0;
   Index axis_stride = 0;
   bool extents_by_col = false;
@@ -40,7 +41,7 @@ struct CConvEdges {
     const float* pc = col_pos + 3 * i;
     for (int a = 0; a < 3; ++a) r[a] = col_minus_row ? pc[a] - pr[a] : pr[a] - pc[a];
     const Index o = extents_by_col ? i : j;
-    for (int a = 0; a < 3; ++a) inv_ext[a] = 1.0f / extents[o * owner_stride + a * axis_stride];
+    for (int a = 0; a < 3; ++a) inv_ext[a] = inv_extents[o * owner_stride + a * axis_stride];
   }
 };
 

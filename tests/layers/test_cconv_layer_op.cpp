@@ -81,13 +81,14 @@ double kink_margin(const OpCase& c, const CConvOpOptions& opt) {
         std::sort(m, m + 3);
         margin = std::min(margin, double(m[2] - m[1]));
       } else if (g.mapping == CoordinateMapping::BallToCubeVolumePreserving) {
+        // The cone between the polar caps and the band, then the wedge planes |x| = |y| of
+        // the cylinder (the sphere-to-cylinder map scales x and y alike, so compare q's).
         margin = std::min(margin, std::fabs(1.25 * q[2] * q[2] - (q[0] * q[0] + q[1] * q[1])));
-        float x = q[0], y = q[1], z = q[2];
-        kernels::map_sphere_to_cylinder(x, y, z);
-        margin = std::min(margin, std::fabs(double(std::fabs(x) - std::fabs(y))));
+        margin = std::min(margin, std::fabs(double(std::fabs(q[0]) - std::fabs(q[1]))));
       }
-      float x = q[0], y = q[1], z = q[2];
-      kernels::filter_coordinates(g, x, y, z);
+      float vox[3];
+      kernels::voxel_coordinates(g, q, vox);
+      const float x = vox[0], y = vox[1], z = vox[2];
       for (float v : {x, y, z}) {
         const double frac = v - std::floor(v);
         const double to_kink = opt.interpolation == Interpolation::NearestNeighbor ? std::fabs(frac - 0.5)
