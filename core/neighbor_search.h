@@ -1,8 +1,10 @@
 #pragma once
 // Fixed-radius and per-query radius neighbor search on 3-D points, results in CSR form.
 //
-// Rows are in a deterministic order (neighbors of a query sorted by ascending point index).
-// The spatial index hashes occupied cells only, so memory is O(points), never O(bounding box).
+// Rows are in a deterministic order (neighbors of a query sorted by ascending point index),
+// bitwise the same for any thread count. The spatial index stores occupied cells only, so
+// memory is O(points), never O(bounding box). Point and query counts must be below 2^32.
+// See docs/neighbor_search.md.
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,7 +34,8 @@ struct RadiusSearchOptions {
 
 // A reusable spatial hash over a point set (Open3D's fixed_radius_search_hash_table). Built
 // for a given cell size (normally the search radius); searches with a radius up to the cell
-// size reuse it. The point array is copied, so the index is self-contained.
+// size reuse it. The point array is copied, so the index is self-contained. Throws
+// std::invalid_argument for non-finite coordinates or a cell size that is not finite and > 0.
 class SpatialHashIndex {
  public:
   SpatialHashIndex(const float* points, Index num_points, float cell_size);
@@ -50,8 +53,10 @@ class SpatialHashIndex {
   std::unique_ptr<Impl> impl_;
 };
 
-// Neighbors of each query within `radius` (inclusive) of the points. If `index` is given it
-// must have been built over the same points with cell_size >= radius.
+// Neighbors of each query within `radius` (inclusive: d <= radius, for L2 d^2 <= radius^2 in
+// float) of the points. If `index` is given it must have been built over the same point values
+// (checked) with cell_size >= radius (checked). Throws std::invalid_argument naming the
+// argument for a negative/NaN radius, non-finite coordinates, negative counts, null arrays.
 NeighborList fixed_radius_search(const float* points, Index num_points, const float* queries,
                                  Index num_queries, float radius,
                                  const RadiusSearchOptions& options = {},
