@@ -45,14 +45,24 @@ void cconv_filter_grad(const CConvGeometry& g, const CConvEdges& edges, const fl
       }
     }
   });
-  // dfilter[r, o] (row-major) = sum over parts in order of partial[p][o * width + r].
-  parallel_for(width, 256, [&](Index r0, Index r1) {
-    for (Index r = r0; r < r1; ++r)
-      for (Index o = 0; o < cout; ++o) {
-        float acc = accumulate ? dfilter[r * cout + o] : 0.0f;
-        for (Index p = 0; p < parts; ++p) acc += partial[static_cast<size_t>(p * size + o * width + r)];
-        dfilter[r * cout + o] = acc;
+  // dfilter[r, o] (row-major) = sum over parts in order of partial[p][o * width + r]: sum the
+  // parts over contiguous chunks of the column-major index (vectorized), then write transposed.
+  constexpr Index kChunk = 1024;
+  parallel_for(num_chunks(size, kChunk), 1, [&](Index c0, Index c1) {
+    float acc[kChunk];
+    for (Index c = c0; c < c1; ++c) {
+      const Index k0 = c * kChunk, n = std::min(kChunk, size - k0);
+      std::copy(partial.data() + k0, partial.data() + k0 + n, acc);
+      for (Index p = 1; p < parts; ++p) {
+        const float* src = partial.data() + p * size + k0;
+        for (Index k = 0; k < n; ++k) acc[k] += src[k];
       }
+      for (Index k = 0; k < n; ++k) {
+        const Index o = (k0 + k) / width, r = (k0 + k) % width;
+        float& d = dfilter[r * cout + o];
+        d = accumulate ? d + acc[k] : acc[k];
+      }
+    }
   });
 }
 

@@ -33,14 +33,21 @@ inline void storev(std::int32_t* p, IntV v) { std::memcpy(p, &v, sizeof(v)); }
 inline FloatV splat(float x) { return FloatV{} + x; }
 inline IntV splati(std::int32_t x) { return IntV{} + x; }
 
-// Sum of the lanes in a fixed pairwise order.
-inline float reduce_lanes(FloatV v) {
-  float l[kLanes];
-  std::memcpy(l, &v, sizeof(v));
-  for (int w = kLanes / 2; w >= 1; w /= 2)
-    for (int i = 0; i < w; ++i) l[i] += l[i + w];
-  return l[0];
+// Sum of the lanes in a fixed pairwise order: fold the upper half onto the lower half until
+// one lane is left (lane i += lane i + w for w = kLanes/2, ..., 1).
+typedef float Float4 __attribute__((vector_size(4 * sizeof(float))));
+typedef float Float8 __attribute__((vector_size(8 * sizeof(float))));
+typedef float Float16 __attribute__((vector_size(16 * sizeof(float))));
+inline float reduce_lanes(Float4 v) { return (v[0] + v[2]) + (v[1] + v[3]); }
+template <class Half, class Whole>
+inline Half fold_halves(Whole v) {
+  Half lo, hi;
+  std::memcpy(&lo, &v, sizeof(Half));
+  std::memcpy(&hi, reinterpret_cast<const char*>(&v) + sizeof(Half), sizeof(Half));
+  return lo + hi;
 }
+inline float reduce_lanes(Float8 v) { return reduce_lanes(fold_halves<Float4>(v)); }
+inline float reduce_lanes(Float16 v) { return reduce_lanes(fold_halves<Float8>(v)); }
 
 // Lane-wise select: mask lanes are all ones (true) or zero.
 inline FloatV select(IntV mask, FloatV a, FloatV b) {

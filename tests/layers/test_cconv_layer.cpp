@@ -198,7 +198,9 @@ TEST_CASE("ContinuousConv: call errors name the argument") {
   half.user_neighbors_index = &idx;
   CHECK_THROWS_WITH_AS(conv(f, pos, pos, 1.0f, half),
                        "ContinuousConv: user_neighbors_index and user_neighbors_row_splits must be given together", E);
-  CHECK_THROWS_WITH_AS(conv(f, pos, pos, Tensor::full({10}, 0.5f), ContinuousConvCall{Tensor::ones({9})}),
+  ContinuousConvCall bad_importance;
+  bad_importance.inp_importance = Tensor::ones({9});
+  CHECK_THROWS_WITH_AS(conv(f, pos, pos, Tensor::full({10}, 0.5f), bad_importance),
                        "continuous_conv: inp_importance expected [num_inp=10], got [9]", E);
 }
 
