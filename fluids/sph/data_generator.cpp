@@ -6,12 +6,40 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <mutex>
 #include <stdexcept>
 
+#include "core/neighbor_search.h"
 #include "fluids/dataset_file.h"
 
 namespace lagrad::sph {
+namespace {
+
+// Removes from (pos, vel) the particles closer than `radius` to an existing fluid particle:
+// an emitter firing into fluid that has not moved away yet would stack particles on top of
+// each other, which SPH cannot separate (the kernel gradient vanishes at distance zero).
+void drop_overlapping(const std::vector<float>& existing, float radius, std::vector<float>& pos,
+                      std::vector<float>& vel) {
+  if (existing.empty() || pos.empty()) return;
+  RadiusSearchOptions opt;
+  opt.return_distances = false;
+  const NeighborList nl = fixed_radius_search(existing.data(), static_cast<Index>(existing.size() / 3), pos.data(),
+                                              static_cast<Index>(pos.size() / 3), radius, opt);
+  size_t kept = 0;
+  for (Index i = 0; i < nl.num_queries(); ++i) {
+    if (nl.row_splits[i + 1] > nl.row_splits[i]) continue;
+    for (int c = 0; c < 3; ++c) {
+      pos[3 * kept + c] = pos[3 * i + c];
+      vel[3 * kept + c] = vel[3 * i + c];
+    }
+    ++kept;
+  }
+  pos.resize(3 * kept);
+  vel.resize(3 * kept);
+}
+
+}  // namespace
 
 Sequence simulate_scene(const SceneSetup& scene, int frames, const DfsphOptions& solver_options,
                         const std::string& scene_id, const std::function<void(int)>& on_frame, double fps,
@@ -24,15 +52,30 @@ Sequence simulate_scene(const SceneSetup& scene, int frames, const DfsphOptions&
   DfsphSolver solver(opt, scene.walls);
   const float d = 2.0f * opt.particle_radius;
   const float mass = scene.density * d * d * d;
+  // Particles that fell out of the scene are dropped, as DLF's run script does: below the
+  // walls' lowest point minus 5% of their height.
+  float min_y = -std::numeric_limits<float>::infinity();
+  if (!scene.walls.empty()) {
+    float lo = std::numeric_limits<float>::infinity(), hi = -lo;
+    for (size_t i = 1; i < scene.walls.positions.size(); i += 3) {
+      lo = std::min(lo, scene.walls.positions[i]);
+      hi = std::max(hi, scene.walls.positions[i]);
+    }
+    min_y = lo - 0.05f * (hi - lo);
+  }
 
   Sequence seq;
   seq.box = scene.walls.positions;
   seq.box_normals = scene.walls.normals;
   seq.frames.reserve(static_cast<size_t>(frames));
   for (int f = 0; f < frames; ++f) {
-    if (f > 0) solver.advance(1.0 / fps);
+    if (f > 0) {
+      solver.advance(1.0 / fps);
+      solver.remove_below(min_y);
+    }
     std::vector<float> pos, vel;
     scene.emitted_at(f, pos, vel);
+    drop_overlapping(solver.positions(), 0.5f * d, pos, vel);
     if (!pos.empty()) solver.add_fluid(pos, vel);
     Frame frame;
     frame.pos = solver.positions();
@@ -68,8 +111,9 @@ void GenerateOptions::validate() const {
 
 int GenerateOptions::num_valid() const {
   if (valid_scenes >= 0) return valid_scenes;
-  if (valid_fraction <= 0.0) return 0;
-  return std::min(num_scenes, std::max(1, static_cast<int>(std::lround(valid_fraction * num_scenes))));
+  if (valid_fraction <= 0.0 || num_scenes < 2) return 0;
+  // At least one validation scene, and at least one training scene.
+  return std::min(num_scenes - 1, std::max(1, static_cast<int>(std::lround(valid_fraction * num_scenes))));
 }
 
 std::uint64_t scene_seed(std::uint64_t seed, int index) {

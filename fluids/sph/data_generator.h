@@ -13,7 +13,10 @@
 namespace lagrad::sph {
 
 // Simulates `frames` frames of `scene` at `fps` frames per second. Frame 0 is the initial
-// state; sources emit before their frame is recorded (DLF's run script does the same). Each
+// state; sources emit before their frame is recorded (DLF's run script does the same), except
+// for particles that would land within r of fluid already there (stacked particles cannot be
+// separated). Particles that fall below the walls (their lowest point minus 5% of their
+// height, DLF's rule) are dropped after each frame. Each
 // frame carries pos, vel, mass = density * (2r)^3, viscosity, frame_id and `scene_id`; the
 // sequence's box / box_normals are the scene's walls. The solver's viscosity is the scene's.
 // `on_frame(f)` is called after frame f is recorded; `steps`, if given, receives the number of
@@ -27,7 +30,8 @@ struct GenerateOptions {
   int num_scenes = 20;
   int frames = 200;            // frames per scene, 1/50 s apart
   std::uint64_t seed = 0;
-  double valid_fraction = 0.1; // share of scenes in valid/ (rounded, at least 1 if > 0)
+  double valid_fraction = 0.1; // share of scenes in valid/ (rounded; at least 1, and at least
+                               // 1 training scene, when there are 2 scenes or more)
   int valid_scenes = -1;       // overrides valid_fraction when >= 0
   int frames_per_file = 50;    // each scene is split into files of about this many frames
   int compression_level = 3;   // zstd level of the files

@@ -91,6 +91,35 @@ void DfsphSolver::add_fluid(const std::vector<float>& positions, const std::vect
   neighbors_valid_ = false;
 }
 
+Index DfsphSolver::remove_below(float min_y) {
+  Index kept = 0;
+  for (Index i = 0; i < n_; ++i) {
+    if (!(pos_[3 * i + 1] >= min_y)) continue;
+    for (int c = 0; c < 3; ++c) {
+      pos_[3 * kept + c] = pos_[3 * i + c];
+      vel_[3 * kept + c] = vel_[3 * i + c];
+      acc_[3 * kept + c] = acc_[3 * i + c];
+    }
+    kappa_sum_[kept] = kappa_sum_[i];
+    kappa_v_sum_[kept] = kappa_v_sum_[i];
+    ++kept;
+  }
+  const Index removed = n_ - kept;
+  if (removed == 0) return 0;
+  n_ = kept;
+  const size_t n = static_cast<size_t>(n_);
+  pos_.resize(3 * n);
+  vel_.resize(3 * n);
+  acc_.resize(3 * n);
+  kappa_sum_.resize(n);
+  kappa_v_sum_.resize(n);
+  kappa_.resize(n);
+  kappa_v_.resize(n);
+  residual_.resize(n);
+  neighbors_valid_ = false;
+  return removed;
+}
+
 const std::vector<float>& DfsphSolver::density_ratios() {
   if (!neighbors_valid_) update_neighbors();
   return rho_;

@@ -70,6 +70,8 @@ class DfsphSolver {
 
   // Appends fluid particles ([n, 3] positions and velocities).
   void add_fluid(const std::vector<float>& positions, const std::vector<float>& velocities);
+  // Drops the particles with y < min_y (keeping the others' order); returns how many.
+  Index remove_below(float min_y);
 
   // One adaptive time step, no longer than max_dt.
   void step(double max_dt = std::numeric_limits<double>::infinity());

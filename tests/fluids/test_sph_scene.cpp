@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -157,11 +158,14 @@ TEST_CASE("sph simulate_scene: frames, emitters and DLF fields") {
   scene.walls = sample_box_surface(Eigen::Vector3f::Zero(), Eigen::Vector3f(0.6f, 0.6f, 0.6f), 0.032f, true);
   scene.density = 800.0f;
   scene.viscosity = 0.02f;
-  for (int body = 0; body < 2; ++body) {
+  // Body 0 from the start; body 1 an emitter at frames 2 and 4 (its second batch lands where
+  // the first still is, so it is skipped); body 2 starts below the walls and is dropped.
+  for (int body = 0; body < 3; ++body) {
     FluidSource src;
     for (int i = 0; i < 3; ++i)
       for (int j = 0; j < 3; ++j)
-        for (int k = 0; k < 3; ++k) src.positions.insert(src.positions.end(), {0.1f + 0.05f * i + 0.3f * body, 0.2f + 0.05f * j, 0.1f + 0.05f * k});
+        for (int k = 0; k < 3; ++k)
+          src.positions.insert(src.positions.end(), {0.1f + 0.05f * i + 0.3f * body, 0.2f + 0.05f * j - (body == 2 ? 1.0f : 0.0f), 0.1f + 0.05f * k});
     src.velocities.assign(src.positions.size(), 0.0f);
     if (body == 1) src.start = 2, src.stop = 6, src.step = 2;
     scene.fluids.push_back(src);
@@ -169,7 +173,7 @@ TEST_CASE("sph simulate_scene: frames, emitters and DLF fields") {
   long steps = 0;
   const lagrad::Sequence seq = simulate_scene(scene, 6, DfsphOptions{}, "s", {}, 50.0, &steps);
   REQUIRE(seq.frames.size() == 6);
-  const size_t counts[6] = {27, 27, 54, 54, 81, 81};
+  const size_t counts[6] = {54, 27, 54, 54, 54, 54};
   for (int f = 0; f < 6; ++f) {
     CHECK(seq.frames[f].frame_id == f);
     CHECK(seq.frames[f].scene_id == "s");
@@ -181,7 +185,7 @@ TEST_CASE("sph simulate_scene: frames, emitters and DLF fields") {
   CHECK(seq.box_normals == scene.walls.normals);
   CHECK(steps >= 5 * 4);  // at least 4 steps per 1/50 s frame (dt <= 0.005)
   // Frame 0 is the initial state.
-  CHECK(seq.frames[0].pos == scene.fluids[0].positions);
+  CHECK(std::equal(scene.fluids[0].positions.begin(), scene.fluids[0].positions.end(), seq.frames[0].pos.begin()));
 }
 
 TEST_CASE("sph generate_dataset: DLF files in train/ and valid/, independent of the thread count") {
@@ -241,4 +245,16 @@ TEST_CASE("sph generate_dataset: DLF files in train/ and valid/, independent of 
   }
   o.frames = 1;
   CHECK_THROWS_WITH_AS(generate_dataset(o), "generate: --frames must be >= 2, got 1", std::invalid_argument);
+
+  // The split: at least one validation and one training scene once there are two scenes.
+  GenerateOptions split;
+  CHECK(split.num_valid() == 2);  // 10% of 20
+  split.num_scenes = 1;
+  CHECK(split.num_valid() == 0);
+  split.num_scenes = 2;
+  CHECK(split.num_valid() == 1);
+  split.valid_fraction = 0.9;
+  CHECK(split.num_valid() == 1);
+  split.valid_scenes = 2;
+  CHECK(split.num_valid() == 2);
 }
