@@ -231,7 +231,8 @@ __attribute__((target("avx2,popcnt"))) inline Index compact_avx2(const simd::i8&
 #if defined(__AVX2__)
 constexpr bool kHasAvx2 = true;
 #else
-const bool kHasAvx2 = __builtin_cpu_supports("avx2");
+// Evaluated during static initialization, hence the explicit cpu_init.
+const bool kHasAvx2 = (__builtin_cpu_init(), __builtin_cpu_supports("avx2"));
 #endif
 
 LAGRAD_HOT Index compact(const simd::i8& hit, const simd::f8& dist, const std::uint32_t* ids,
