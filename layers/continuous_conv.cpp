@@ -245,7 +245,7 @@ Tensor ContinuousConv::forward(const Tensor& inp_features, const Tensor& inp_pos
     in.neighbors_owner = list;
     if (window_) {
       const Tensor r = normalized_neighbor_distances(inp_positions, out_positions, extents, list->neighbors_index,
-                                                     list->row_splits, metric_);
+                                                     list->row_splits, metric_, list);
       in.neighbors_importance = window_(r);
       if (!in.neighbors_importance.defined() || in.neighbors_importance.shape() != r.shape())
         throw std::invalid_argument(std::string(L) + ": window_function must return a tensor of shape " +

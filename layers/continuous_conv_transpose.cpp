@@ -89,7 +89,7 @@ Tensor ContinuousConvTranspose::forward(const Tensor& inp_features, const Tensor
     in.neighbors_owner = list;
     if (window_) {
       const Tensor r = normalized_neighbor_distances(out_positions, inp_positions, extents, list->neighbors_index,
-                                                     list->row_splits, metric_);
+                                                     list->row_splits, metric_, list);
       in.neighbors_importance = window_(r);
       if (!in.neighbors_importance.defined() || in.neighbors_importance.shape() != r.shape())
         throw std::invalid_argument(std::string(L) + ": window_function must return a tensor of shape " +

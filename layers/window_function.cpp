@@ -79,7 +79,8 @@ WindowFunction builtin_window(const std::string& name) {
 
 Tensor normalized_neighbor_distances(const Tensor& inp_positions, const Tensor& out_positions,
                                      const Tensor& extents, const IndexVector& neighbors_index,
-                                     const IndexVector& neighbors_row_splits, Metric metric) {
+                                     const IndexVector& neighbors_row_splits, Metric metric,
+                                     std::shared_ptr<const void> neighbors_owner) {
   const char* op = "normalized_neighbor_distances";
   for (auto [t, name] : {std::pair{&inp_positions, "inp_positions"}, std::pair{&out_positions, "out_positions"}})
     if (!t->defined() || t->rank() != 2 || t->dim(1) != 3)
@@ -145,8 +146,15 @@ Tensor normalized_neighbor_distances(const Tensor& inp_positions, const Tensor& 
   });
 
   if (should_record({&inp_positions, &out_positions, &extents})) {
-    auto index = std::make_shared<IndexVector>(neighbors_index);
-    auto splits = std::make_shared<IndexVector>(neighbors_row_splits);
+    // The index arrays for the backward: kept alive by their owner, or copied.
+    std::shared_ptr<const IndexVector> index, splits;
+    if (neighbors_owner) {
+      index = std::shared_ptr<const IndexVector>(neighbors_owner, &neighbors_index);
+      splits = std::shared_ptr<const IndexVector>(neighbors_owner, &neighbors_row_splits);
+    } else {
+      index = std::make_shared<const IndexVector>(neighbors_index);
+      splits = std::make_shared<const IndexVector>(neighbors_row_splits);
+    }
     record_op(out, [=]() {
       const float* g = out.grad().data();
       const Index* rs = splits->data();

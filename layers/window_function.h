@@ -10,6 +10,7 @@
 // importance a_e of the op. Both steps are differentiable, so position and extent gradients
 // flow through the window.
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "core/neighbor_search.h"
@@ -32,9 +33,12 @@ Tensor window_poly6(const Tensor& r);
 
 // Normalized distances [E] of the neighbor entries (see above), differentiable with respect to
 // inp_positions [N, 3], out_positions [M, 3] and extents (scalar/[1], [M], [M, 1], [M, 3] or
-// [1, 3], the radius being half the extent). Rows of the list are output points.
+// [1, 3], the radius being half the extent). Rows of the list are output points. When
+// `neighbors_owner` (an object owning both index arrays) is given, the recorded backward keeps
+// it alive instead of copying the arrays.
 Tensor normalized_neighbor_distances(const Tensor& inp_positions, const Tensor& out_positions,
                                      const Tensor& extents, const IndexVector& neighbors_index,
-                                     const IndexVector& neighbors_row_splits, Metric metric);
+                                     const IndexVector& neighbors_row_splits, Metric metric,
+                                     std::shared_ptr<const void> neighbors_owner = nullptr);
 
 }  // namespace lagrad
