@@ -79,6 +79,7 @@ inline void scatter_corners(const float* f, float s, const CornerBatch& cb, int 
     const FloatV wv = splat(ws);
     int k = 0;
     for (; k + kLanes <= cin; k += kLanes) storev(dst + k, loadv(dst + k) + wv * loadv(f + k));
+    for (; k + 4 <= cin; k += 4) store4(dst + k, load4(dst + k) + ws * load4(f + k));  // narrow rows (cin = 4, 8, ...)
     for (; k < cin; ++k) dst[k] += ws * f[k];
   }
 }
@@ -86,29 +87,39 @@ inline void scatter_corners(const float* f, float s, const CornerBatch& cb, int 
 // out[c] = f . g[cell_c * cin ...] for the corners of lane l: one vector accumulator per
 // corner, each chunk of f loaded once for all corners.
 inline void corner_dots(const float* f, const float* g, const CornerBatch& cb, int l, int cin, float out[8]) {
-  FloatV acc[8];
   const float* gc[8];
   for (int c = 0; c < cb.n; ++c) {
     gc[c] = g + static_cast<Index>(cb.cell[c][l]) * cin;
-    acc[c] = FloatV{};
+    out[c] = 0.0f;
   }
   int k = 0;
-  if (cb.n == 8) {
-    for (; k + kLanes <= cin; k += kLanes) {
-      const FloatV fv = loadv(f + k);
-      for (int c = 0; c < 8; ++c) acc[c] += fv * loadv(gc[c] + k);
+  if (cin >= kLanes) {
+    FloatV acc[8];
+    for (int c = 0; c < cb.n; ++c) acc[c] = FloatV{};
+    if (cb.n == 8) {
+      for (; k + kLanes <= cin; k += kLanes) {
+        const FloatV fv = loadv(f + k);
+        for (int c = 0; c < 8; ++c) acc[c] += fv * loadv(gc[c] + k);
+      }
+    } else {
+      for (; k + kLanes <= cin; k += kLanes) {
+        const FloatV fv = loadv(f + k);
+        for (int c = 0; c < cb.n; ++c) acc[c] += fv * loadv(gc[c] + k);
+      }
     }
-  } else {
-    for (; k + kLanes <= cin; k += kLanes) {
-      const FloatV fv = loadv(f + k);
-      for (int c = 0; c < cb.n; ++c) acc[c] += fv * loadv(gc[c] + k);
+    for (int c = 0; c < cb.n; ++c) out[c] = reduce_lanes(acc[c]);
+  }
+  if (k + 4 <= cin) {  // narrow rows (cin = 4, 8, ...) and 4-float tails
+    Float4 acc4[8];
+    for (int c = 0; c < cb.n; ++c) acc4[c] = Float4{};
+    for (; k + 4 <= cin; k += 4) {
+      const Float4 fv = load4(f + k);
+      for (int c = 0; c < cb.n; ++c) acc4[c] += fv * load4(gc[c] + k);
     }
+    for (int c = 0; c < cb.n; ++c) out[c] += reduce_lanes(acc4[c]);
   }
-  for (int c = 0; c < cb.n; ++c) {
-    float s = reduce_lanes(acc[c]);
-    for (int q = k; q < cin; ++q) s += f[q] * gc[c][q];
-    out[c] = s;
-  }
+  for (; k < cin; ++k)
+    for (int c = 0; c < cb.n; ++c) out[c] += f[k] * gc[c][k];
 }
 
 // A[(j - j0), cell*cin + ch] = sum_{e in row j} s_e sum_c [cell_c == cell] w_c f[col(e), ch]

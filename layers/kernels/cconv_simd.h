@@ -31,11 +31,17 @@ inline FloatV loadv(const float* p) {
 inline void storev(float* p, FloatV v) { std::memcpy(p, &v, sizeof(v)); }
 inline void storev(std::int32_t* p, IntV v) { std::memcpy(p, &v, sizeof(v)); }
 inline FloatV splat(float x) { return FloatV{} + x; }
+typedef float Float4 __attribute__((vector_size(4 * sizeof(float))));
+inline Float4 load4(const float* p) {
+  Float4 v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+inline void store4(float* p, Float4 v) { std::memcpy(p, &v, sizeof(v)); }
 inline IntV splati(std::int32_t x) { return IntV{} + x; }
 
 // Sum of the lanes in a fixed pairwise order: fold the upper half onto the lower half until
 // one lane is left (lane i += lane i + w for w = kLanes/2, ..., 1).
-typedef float Float4 __attribute__((vector_size(4 * sizeof(float))));
 typedef float Float8 __attribute__((vector_size(8 * sizeof(float))));
 typedef float Float16 __attribute__((vector_size(16 * sizeof(float))));
 inline float reduce_lanes(Float4 v) { return (v[0] + v[2]) + (v[1] + v[3]); }
