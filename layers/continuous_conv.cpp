@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sstream>
 #include <stdexcept>
 
 #include "core/ops.h"
@@ -94,6 +95,15 @@ std::shared_ptr<const NeighborList> cconv_radius_search(const Tensor& points, co
     if (!t->defined() || t->rank() != 2 || t->dim(1) != 3)
       throw std::invalid_argument(std::string(op) + ": " + name + " expected [num, 3], got " +
                                   (t->defined() ? shape_str(t->shape()) : std::string("undefined")));
+  for (auto [t, name] : {std::pair{&points, "points"}, std::pair{&queries, "queries"}}) {
+    const float* p = t->data();
+    for (Index k = 0; k < t->numel(); ++k)
+      if (!std::isfinite(p[k])) {
+        std::ostringstream m;
+        m << op << ": " << name << " has a non-finite value (" << p[k] << ") at [" << k / 3 << ", " << k % 3 << "]";
+        throw std::invalid_argument(m.str());
+      }
+  }
   if (!extents.defined()) throw std::invalid_argument(std::string(op) + ": extents is undefined");
   const Index N = points.dim(0), M = queries.dim(0);
   const Shape& s = extents.shape();

@@ -13,6 +13,7 @@
 #include "gradcheck.h"
 #include "layers/continuous_conv_op.h"
 #include "layers/kernels/cconv_geometry.h"
+#include "test_cconv_layer_kinks.h"
 
 namespace lagrad {
 namespace {
@@ -55,8 +56,7 @@ OpCase make_case(std::uint64_t seed, bool per_axis_extents = false) {
   return c;
 }
 
-// Distance of the case's edges from the kinks of the filter function (voxel boundaries in v,
-// the switching surfaces of the mappings in q), so finite differences stay on one side.
+// Distance of the case's edges from the kinks of the filter function.
 double kink_margin(const OpCase& c, const CConvOpOptions& opt) {
   kernels::CConvGeometry g;
   g.mapping = opt.coordinate_mapping;
@@ -66,37 +66,8 @@ double kink_margin(const OpCase& c, const CConvOpOptions& opt) {
   g.k[1] = static_cast<int>(c.kh);
   g.k[2] = static_cast<int>(c.kd);
   for (int a = 0; a < 3; ++a) g.offset[a] = c.offset.data()[a];
-  const bool per_axis = c.extents.rank() == 2;
-  double margin = 1e9;
-  for (Index j = 0; j < c.M; ++j)
-    for (Index e = c.splits[j]; e < c.splits[j + 1]; ++e) {
-      const Index i = c.index[e];
-      float q[3];
-      for (int a = 0; a < 3; ++a) {
-        const float ext = c.extents.data()[per_axis ? 3 * j + a : j];
-        q[a] = (c.inp_pos.data()[3 * i + a] - c.out_pos.data()[3 * j + a]) * g.premap_scale(1.0f / ext);
-      }
-      if (g.mapping == CoordinateMapping::BallToCubeRadial) {
-        float m[3] = {std::fabs(q[0]), std::fabs(q[1]), std::fabs(q[2])};
-        std::sort(m, m + 3);
-        margin = std::min(margin, double(m[2] - m[1]));
-      } else if (g.mapping == CoordinateMapping::BallToCubeVolumePreserving) {
-        // The cone between the polar caps and the band, then the wedge planes |x| = |y| of
-        // the cylinder (the sphere-to-cylinder map scales x and y alike, so compare q's).
-        margin = std::min(margin, std::fabs(1.25 * q[2] * q[2] - (q[0] * q[0] + q[1] * q[1])));
-        margin = std::min(margin, std::fabs(double(std::fabs(q[0]) - std::fabs(q[1]))));
-      }
-      float vox[3];
-      kernels::voxel_coordinates(g, q, vox);
-      const float x = vox[0], y = vox[1], z = vox[2];
-      for (float v : {x, y, z}) {
-        const double frac = v - std::floor(v);
-        const double to_kink = opt.interpolation == Interpolation::NearestNeighbor ? std::fabs(frac - 0.5)
-                                                                                    : std::min(frac, 1.0 - frac);
-        margin = std::min(margin, to_kink);
-      }
-    }
-  return margin;
+  return testing::cconv_kink_margin(g, c.inp_pos.data(), c.out_pos.data(), c.extents.data(), c.extents.rank() == 2,
+                                    c.index, c.splits);
 }
 
 // A case whose edges all stay at least 0.02 away from the kinks.
