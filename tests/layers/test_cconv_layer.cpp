@@ -335,6 +335,46 @@ TEST_CASE("ContinuousConv: gradients of every input through search, window and o
   CHECK_MESSAGE(rp.ok, rp.message);
 }
 
+TEST_CASE("ContinuousConvTranspose: gradients of features, positions and extents") {
+  manual_seed(9);
+  ContinuousConvTranspose convt(ContinuousConvOptions(2, {3, 3, 3})
+                                    .window_function("poly6")
+                                    .coordinate_mapping("ball_to_cube_radial")
+                                    .normalize(true)
+                                    .in_channels(3));
+  Tensor inp = uniform({5, 3}, 0.0f, 0.5f, 1);
+  Tensor out = uniform({7, 3}, 0.0f, 0.5f, 2);
+  Tensor ext = Tensor::full({5}, 1.3f);
+  const Tensor h = uniform({5, 3}, -1.0f, 1.0f, 3);
+  Tensor out_imp = uniform({7}, 0.5f, 1.5f, 4);
+  kernels::CConvGeometry g;
+  g.mapping = CoordinateMapping::BallToCubeRadial;
+  g.k[0] = g.k[1] = g.k[2] = 3;
+  for (std::uint64_t s = 200;; ++s) {
+    Rng rng(s);
+    for (Tensor* t : {&inp, &out})
+      for (Index k = 0; k < t->numel(); ++k) t->data()[k] = rng.uniform(0.0f, 0.5f);
+    // rows = the layer's inputs, listing its outputs
+    const auto list = cconv_radius_search(out, inp, ext, Metric::L2, false);
+    if (list->num_neighbors() > 20 &&
+        testing::cconv_kink_margin(g, out.data(), inp.data(), ext.data(), false, list->neighbors_index,
+                                   list->row_splits) > 0.02)
+      break;
+  }
+  std::vector<Tensor> xs = {h, inp, out, ext, out_imp};
+  for (auto& t : xs) t.set_requires_grad(true);
+  auto fn = [&](const std::vector<Tensor>& in) {
+    ContinuousConvTransposeCall call;
+    call.out_importance = in[4];
+    return convt(in[0], in[1], in[2], in[3], call);
+  };
+  testing::GradcheckOptions opt;
+  opt.set_eps(2e-4).set_atol(3e-3).set_rtol(3e-2).set_names({"inp_features", "inp_positions", "out_positions",
+                                                              "extents", "out_importance"});
+  const auto r = testing::gradcheck(fn, xs, opt);
+  CHECK_MESSAGE(r.ok, r.message);
+}
+
 TEST_CASE("ContinuousConvTranspose: the adjoint of ContinuousConv in the features") {
   manual_seed(7);
   const Tensor inp = uniform({15, 3}, 0.0f, 1.0f, 1);
