@@ -42,9 +42,9 @@ inline IntV splati(std::int32_t x) { return IntV{} + x; }
 
 // Sum of the lanes in a fixed pairwise order: fold the upper half onto the lower half until
 // one lane is left (lane i += lane i + w for w = kLanes/2, ..., 1).
-typedef float Float8 __attribute__((vector_size(8 * sizeof(float))));
-typedef float Float16 __attribute__((vector_size(16 * sizeof(float))));
 inline float reduce_lanes(Float4 v) { return (v[0] + v[2]) + (v[1] + v[3]); }
+#if defined(__AVX__)  // the wider vectors exist only where the target has them (ABI)
+typedef float Float8 __attribute__((vector_size(8 * sizeof(float))));
 template <class Half, class Whole>
 inline Half fold_halves(Whole v) {
   Half lo, hi;
@@ -53,7 +53,11 @@ inline Half fold_halves(Whole v) {
   return lo + hi;
 }
 inline float reduce_lanes(Float8 v) { return reduce_lanes(fold_halves<Float4>(v)); }
+#endif
+#if defined(__AVX512F__)
+typedef float Float16 __attribute__((vector_size(16 * sizeof(float))));
 inline float reduce_lanes(Float16 v) { return reduce_lanes(fold_halves<Float8>(v)); }
+#endif
 
 // Lane-wise select: mask lanes are all ones (true) or zero.
 inline FloatV select(IntV mask, FloatV a, FloatV b) {
