@@ -129,7 +129,10 @@ struct Problem {
   CConvEdges fwd, bwd;
 };
 
-Json run_layer(Problem& P, Index cin, Index cout, int repeats, Rng& rng) {
+// Piece times of one run, keyed "layer/piece", for the thread speedups.
+using PieceTimes = std::vector<std::pair<std::string, double>>;
+
+Json run_layer(Problem& P, Index cin, Index cout, int repeats, Rng& rng, PieceTimes& times) {
   const int cells = P.geom.cells();
   const Index K = cells * cin;
   const std::vector<float> feats = random_vec(static_cast<size_t>(P.n * cin), -1.0f, 1.0f, rng);
@@ -184,8 +187,12 @@ Json run_layer(Problem& P, Index cin, Index cout, int repeats, Rng& rng) {
     j.set("ratio_to_sgemm", p.ratio);
     return j;
   };
+  const std::string name = std::to_string(cin) + "->" + std::to_string(cout);
+  for (auto [piece_name, p] : {std::pair{"forward", &fwd}, std::pair{"kernel_grad", &kgrad},
+                               std::pair{"feature_grad", &fgrad}, std::pair{"position_grad", &pgrad}})
+    times.emplace_back(name + "/" + piece_name, p->piece_ms);
   Json r = Json::object();
-  r.set("layer", std::to_string(cin) + "->" + std::to_string(cout));
+  r.set("layer", name);
   r.set("forward", piece(fwd));
   r.set("kernel_grad", piece(kgrad));
   r.set("feature_grad", piece(fgrad));
@@ -196,7 +203,7 @@ Json run_layer(Problem& P, Index cin, Index cout, int repeats, Rng& rng) {
   return r;
 }
 
-Json run_size(Index n, int threads, int repeats) {
+Json run_size(Index n, int threads, int repeats, PieceTimes& times) {
   set_num_threads(threads);
   Rng rng(42);
   Problem P;
@@ -241,7 +248,7 @@ Json run_size(Index n, int threads, int repeats) {
   r.set("avg_neighbors", double(E) / double(n));
   Json layers = Json::array();
   const Index shapes[4][2] = {{4, 32}, {96, 64}, {64, 64}, {64, 3}};
-  for (const auto& s : shapes) layers.push(run_layer(P, s[0], s[1], repeats, rng));
+  for (const auto& s : shapes) layers.push(run_layer(P, s[0], s[1], repeats, rng, times));
   r.set("layers", std::move(layers));
   r.set("peak_rss_mib", peak_rss_mib());
   return r;
@@ -258,11 +265,27 @@ BenchRegistrar reg({"cconv",
                       out.set("repeats", opt.repeats);
                       out.set("eigen_gemm_threads", Eigen::nbThreads());
                       out.set("simd", Eigen::SimdInstructionSetsInUse());
-                      Json runs = Json::array();
-                      for (long n : sizes)
-                        for (int t : opt.threads) runs.push(run_size(static_cast<Index>(n), t, opt.repeats));
+                      Json runs = Json::array(), speedups = Json::array();
+                      for (long n : sizes) {
+                        std::vector<PieceTimes> per_thread;
+                        for (int t : opt.threads) {
+                          per_thread.emplace_back();
+                          runs.push(run_size(static_cast<Index>(n), t, opt.repeats, per_thread.back()));
+                        }
+                        // time with the first thread count / time with each other one
+                        for (size_t k = 1; k < per_thread.size(); ++k) {
+                          Json sp = Json::object();
+                          sp.set("points", static_cast<std::int64_t>(n));
+                          sp.set("threads", opt.threads[k]);
+                          sp.set("relative_to_threads", opt.threads[0]);
+                          for (size_t q = 0; q < per_thread[k].size(); ++q)
+                            sp.set(per_thread[k][q].first, per_thread[0][q].second / per_thread[k][q].second);
+                          speedups.push(std::move(sp));
+                        }
+                      }
                       set_num_threads(0);
                       out.set("runs", std::move(runs));
+                      out.set("speedups", std::move(speedups));
                       out.set("peak_rss_mib", peak_rss_mib());
                     }});
 
