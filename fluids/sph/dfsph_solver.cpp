@@ -1,6 +1,7 @@
 #include "fluids/sph/dfsph_solver.h"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -78,6 +79,8 @@ void DfsphSolver::add_fluid(const std::vector<float>& positions, const std::vect
     if (!std::isfinite(x)) throw std::invalid_argument("DfsphSolver::add_fluid: non-finite position");
   for (float x : velocities)
     if (!std::isfinite(x)) throw std::invalid_argument("DfsphSolver::add_fluid: non-finite velocity");
+  if (pos_.size() / 3 + positions.size() / 3 > static_cast<size_t>(INT32_MAX))
+    throw std::invalid_argument("DfsphSolver::add_fluid: at most 2^31 - 1 particles are supported");
   pos_.insert(pos_.end(), positions.begin(), positions.end());
   vel_.insert(vel_.end(), velocities.begin(), velocities.end());
   n_ = static_cast<Index>(pos_.size() / 3);
@@ -138,6 +141,7 @@ void DfsphSolver::update_neighbors() {
                         bindex_.get(), bl);
 
   grad_.resize(3 * static_cast<size_t>(nl_.num_neighbors()));
+  nbr_.resize(static_cast<size_t>(nl_.num_neighbors()));
   rho_.resize(n);
   alpha_.resize(n);
   gb_.resize(3 * n);
@@ -149,14 +153,15 @@ void DfsphSolver::update_neighbors() {
       float rho = 0.0f, sum_sq = 0.0f;
       float gsum[3] = {0.0f, 0.0f, 0.0f};
       for (Index q = nl_.row_splits[i]; q < nl_.row_splits[i + 1]; ++q) {
+        nbr_[q] = static_cast<std::int32_t>(nl_.neighbors_index[q]);
         const float* xj = &pos_[3 * nl_.neighbors_index[q]];
         const float r = std::sqrt(nl_.distances[q]);
-        const float f = kernel_.grad_factor(r);
+        const float f = V * kernel_.grad_factor(r);
         float* g = &grad_[3 * q];
         for (int c = 0; c < 3; ++c) g[c] = f * (xi[c] - xj[c]);
         rho += V * kernel_.value(r);
-        for (int c = 0; c < 3; ++c) gsum[c] += V * g[c];
-        sum_sq += V * V * dot3(g, g);
+        for (int c = 0; c < 3; ++c) gsum[c] += g[c];
+        sum_sq += dot3(g, g);
       }
       float gbi[3] = {0.0f, 0.0f, 0.0f};
       int nb = 0;
@@ -199,13 +204,12 @@ double DfsphSolver::mean_chunked(const std::vector<float>& values) const {
 }
 
 void DfsphSolver::apply_stiffness(const std::vector<float>& kappa, float scale) {
-  const float V = volume_;
   parallel_for(n_, kGrain, [&](Index b, Index e) {
     for (Index i = b; i < e; ++i) {
       const float ki = kappa[i];
       float a[3] = {ki * gb_[3 * i], ki * gb_[3 * i + 1], ki * gb_[3 * i + 2]};
       for (Index q = nl_.row_splits[i]; q < nl_.row_splits[i + 1]; ++q) {
-        const float s = V * (ki + kappa[nl_.neighbors_index[q]]);
+        const float s = ki + kappa[nbr_[q]];
         const float* g = &grad_[3 * q];
         for (int c = 0; c < 3; ++c) a[c] += s * g[c];
       }
@@ -220,11 +224,11 @@ float DfsphSolver::density_rate(Index i) const {
   const float* vi = &vel_[3 * i];
   float d = 0.0f;
   for (Index q = nl_.row_splits[i]; q < nl_.row_splits[i + 1]; ++q) {
-    const float* vj = &vel_[3 * nl_.neighbors_index[q]];
+    const float* vj = &vel_[3 * nbr_[q]];
     const float* g = &grad_[3 * q];
     d += (vi[0] - vj[0]) * g[0] + (vi[1] - vj[1]) * g[1] + (vi[2] - vj[2]) * g[2];
   }
-  return volume_ * d + dot3(vi, &gb_[3 * i]);
+  return d + dot3(vi, &gb_[3 * i]);
 }
 
 // Both solves are relaxed Jacobi iterations in which a particle only ever pushes (kappa
@@ -311,7 +315,6 @@ void DfsphSolver::density_solve(float dt) {
 }
 
 void DfsphSolver::viscosity_accelerations() {
-  const float V = volume_;
   const float h = kernel_.support();
   const float eps = 0.01f * h * h;
   const float coeff = 10.0f * opt_.viscosity;  // 2 (d + 2) nu in three dimensions
@@ -322,13 +325,13 @@ void DfsphSolver::viscosity_accelerations() {
         const float* xi = &pos_[3 * i];
         const float* vi = &vel_[3 * i];
         for (Index q = nl_.row_splits[i]; q < nl_.row_splits[i + 1]; ++q) {
-          const Index j = nl_.neighbors_index[q];
+          const Index j = nbr_[q];
           if (j == i) continue;
           const float* xj = &pos_[3 * j];
           const float* vj = &vel_[3 * j];
           const float vx = (vi[0] - vj[0]) * (xi[0] - xj[0]) + (vi[1] - vj[1]) * (xi[1] - xj[1]) +
                            (vi[2] - vj[2]) * (xi[2] - xj[2]);
-          const float s = coeff * 2.0f * V / (rho_[i] + rho_[j]) * vx / (nl_.distances[q] + eps);
+          const float s = coeff * 2.0f / (rho_[i] + rho_[j]) * vx / (nl_.distances[q] + eps);
           const float* g = &grad_[3 * q];
           for (int c = 0; c < 3; ++c) a[c] += s * g[c];
         }

@@ -14,6 +14,7 @@
 // sorted order, and reductions use fixed chunks, so results are bitwise independent of the
 // thread count. Details and parameters: docs/simulator.md.
 #include <Eigen/Core>
+#include <cstdint>
 #include <limits>
 #include <memory>
 #include <vector>
@@ -127,7 +128,8 @@ class DfsphSolver {
   // Per-step neighborhood data.
   NeighborList nl_;              // fluid-fluid, rows sorted, self included
   NeighborList bl_;              // fluid-boundary
-  std::vector<float> grad_;      // [entries, 3] gradient of W at x_i - x_j
+  std::vector<std::int32_t> nbr_;  // nl_'s neighbor indices as int32 (half the memory traffic)
+  std::vector<float> grad_;      // [entries, 3] V times the gradient of W at x_i - x_j
   std::vector<float> rho_;       // density ratio
   std::vector<float> alpha_;     // 1 / (|sum V gradW|^2 + sum |V gradW|^2), 0 if undefined
   std::vector<float> gb_;        // [n, 3] sum_k Vb_k gradW_ik over boundary neighbors
