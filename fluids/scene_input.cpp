@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "fluids/dataset_file.h"
+#include "fluids/sph/scene_json.h"
 
 namespace lagrad {
 
@@ -19,8 +20,16 @@ InitialState initial_state_from_dataset_file(const std::string& path) {
 }
 
 InitialState initial_state_from_scene_json(const std::string& path) {
-  // Scene JSON support lands with the simulator's scene reader (fluids/sph/).
-  throw std::runtime_error("run: scene JSON input is not available in this build yet ('" + path + "')");
+  const sph::SceneSetup scene = sph::load_scene_json(path);
+  InitialState s;
+  scene.emitted_at(0, s.pos, s.vel);  // the bodies present at the first frame
+  if (s.pos.empty())
+    throw std::runtime_error("scene '" + path + "' has no fluid at frame 0 (emitters starting later are not run)");
+  s.box = scene.walls.positions;
+  s.box_normals = scene.walls.normals;
+  s.mass = scene.density * 0.05f * 0.05f * 0.05f;
+  s.viscosity = scene.viscosity;
+  return s;
 }
 
 }  // namespace lagrad
