@@ -13,19 +13,14 @@
 
 namespace lagrad {
 
-// Optional arguments of a ContinuousConvTranspose call.
-struct ContinuousConvTransposeCall {
-  Tensor out_importance;                          // [num_out], scales the result rows
-  const SpatialHashIndex* hash_table = nullptr;   // over out_positions; scalar extents only
-  // Override the search: rows = input points q, listing output points. No window is applied.
-  const IndexVector* user_neighbors_index = nullptr;
-  const IndexVector* user_neighbors_row_splits = nullptr;
-  Tensor user_neighbors_importance;
-  // A search result (cconv_radius_search(out_positions, inp_positions, extents, ...)) to reuse.
-  std::shared_ptr<const NeighborList> neighbors;
+// Optional arguments of a ContinuousConvTranspose call: the neighbor arguments (hash_table over
+// out_positions, user lists with rows = input points listing output points, a shared search
+// result (cconv_radius_search(out_positions, inp_positions, extents, ...))) and:
+struct ContinuousConvTransposeCall : CConvNeighborArgs {
+  Tensor out_importance;  // [num_out], scales the result rows
 };
 
-class ContinuousConvTranspose : public Module {
+class ContinuousConvTranspose : public CConvLayerBase {
  public:
   explicit ContinuousConvTranspose(ContinuousConvOptions options);
   ContinuousConvTranspose(Index filters, std::vector<Index> kernel_size)
@@ -43,20 +38,6 @@ class ContinuousConvTranspose : public Module {
   Tensor operator()(A&&... a) {
     return forward(std::forward<A>(a)...);
   }
-
-  void build(Index in_channels);
-  bool built() const { return kernel_.defined(); }
-  const Tensor& kernel() const;
-  const Tensor& bias() const { return bias_; }
-  const Tensor& offset() const { return offset_; }
-  const ContinuousConvOptions& options() const { return options_; }
-
- private:
-  ContinuousConvOptions options_;
-  CConvOpOptions op_options_;
-  Metric metric_ = Metric::L2;
-  WindowFunction window_;
-  Tensor kernel_, bias_, offset_;
 };
 
 }  // namespace lagrad

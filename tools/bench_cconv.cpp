@@ -40,17 +40,6 @@ using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMa
 
 constexpr float kSpacing = 0.05f, kJitter = 0.005f, kExtent = 0.225f;
 
-double ms_of(const std::function<void()>& f) {
-  const auto a = std::chrono::steady_clock::now();
-  f();
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - a).count();
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
 // Repetitions for a piece that takes `ms`: fewer for the slow ones, so that the 100k runs stay
 // within minutes (at least 3 timed runs).
 int reps_for(double ms, int repeats) { return ms > 2000.0 ? std::min(repeats, 3) : repeats; }

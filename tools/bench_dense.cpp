@@ -11,6 +11,7 @@
 #include <functional>
 #include <vector>
 
+#include "bench_util.h"
 #include "core/parallel.h"
 #include "core/random.h"
 #include "core/tape.h"
@@ -28,17 +29,6 @@ Tensor random_tensor(const Shape& shape, Rng& rng) {
   float* d = t.data();
   for (Index i = 0; i < t.numel(); ++i) d[i] = rng.uniform(-1.0f, 1.0f);
   return t;
-}
-
-double ms_of(const std::function<void()>& f) {
-  const auto a = std::chrono::steady_clock::now();
-  f();
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - a).count();
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
 }
 
 // Times `layer` and `gemm` back to back in each repetition (after one warm-up of each), so

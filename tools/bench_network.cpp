@@ -134,11 +134,6 @@ Time time_of(const std::function<void()>& f) {
   return {std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - a).count(), cpu_now_ms() - c};
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
 // Peak RSS of f() after resetting the counter; also the RSS at the reset.
 struct Memory {
   bool reset;

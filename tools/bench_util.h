@@ -2,9 +2,23 @@
 // Timing and memory helpers for benchmarks.
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <vector>
 
 namespace lagrad::tool {
+
+// Wall time of one call of f, in milliseconds.
+inline double ms_of(const std::function<void()>& f) {
+  const auto a = std::chrono::steady_clock::now();
+  f();
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - a).count();
+}
+
+// The middle element (upper middle for an even count); v must not be empty.
+inline double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
 
 // Median wall time in milliseconds of `repeats` calls of f (after one warm-up call).
 template <class F>

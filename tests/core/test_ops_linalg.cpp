@@ -3,21 +3,14 @@
 
 #include "core/ops.h"
 #include "core/tape.h"
-#include "gradcheck.h"
+#include "expect_grad_ok.h"
 
 using namespace lagrad;
-using lagrad::testing::gradcheck;
+using lagrad::testing::expect_grad_ok;
 using lagrad::testing::GradcheckOptions;
 using lagrad::testing::random_input;
 
 namespace {
-
-void expect_grad_ok(const lagrad::testing::GradcheckFn& f, const std::vector<Tensor>& in,
-                    const GradcheckOptions& opt = GradcheckOptions()) {
-  const auto r = gradcheck(f, in, opt);
-  CHECK_MESSAGE(r.ok, r.message);
-  CHECK(r.checked > 0);
-}
 
 // out[m, n] = sum_k a[m, k] * b(k, n) in double; b_at abstracts the layout.
 template <class B>

@@ -175,15 +175,17 @@ TEST_CASE("lagrad info: training state, JSON encoding, statistics and non-finite
 
   const Run text = run_tool(dir, "info " + quoted(path));
   REQUIRE(text.exit_code == 0);
-  CHECK(contains(text.out, "encoding        json, format version 1"));
-  CHECK(contains(text.out, "step            1234\n"));
-  CHECK(contains(text.out, "optimizer step  1200\n"));
-  CHECK(contains(text.out, "schedule        piecewise_constant\n"));
-  CHECK(contains(text.out, "rng state       40 bytes\n"));
-  CHECK(contains(text.out, "  note          hand-made\n"));
-  CHECK(contains(text.out, "    layer_channels: [8, 3]\n"));
-  CHECK(contains(text.out, "model           2 tensors, 9 values\n"));
-  CHECK(contains(text.out, "optimizer       2 tensors, 12 values\n"));
+  for (const char* expected : {
+        "encoding        json, format version 1",
+        "step            1234\n",
+        "optimizer step  1200\n",
+        "schedule        piecewise_constant\n",
+        "rng state       40 bytes\n",
+        "  note          hand-made\n",
+        "    layer_channels: [8, 3]\n",
+        "model           2 tensors, 9 values\n",
+        "optimizer       2 tensors, 12 values\n"})
+    CHECK_MESSAGE(contains(text.out, expected), "missing: " << expected);
   // a.weight: min -6, max 5, mean |x| 3.5; b: the NaN is counted and left out.
   const auto a_row = text.out.find("  a.weight");
   REQUIRE(a_row != std::string::npos);
@@ -201,12 +203,14 @@ TEST_CASE("lagrad info: training state, JSON encoding, statistics and non-finite
 
   const Run json = run_tool(dir, "info --json " + quoted(path));
   REQUIRE(json.exit_code == 0);
-  CHECK(contains(json.out, "\"encoding\": \"json\""));
-  CHECK(contains(json.out, "\"step\": 1234"));
-  CHECK(contains(json.out, "\"optimizer_step\": 1200"));
-  CHECK(contains(json.out, "\"rng_state_bytes\": 40"));
-  CHECK(contains(json.out, "\"mean_abs\": 3.5"));
-  CHECK(contains(json.out, "\"non_finite\": 1"));
-  CHECK(contains(json.out, "\"min\": -0.25"));
-  CHECK(contains(json.out, "\"optimizer\": {\n    \"tensors\": 2,\n    \"values\": 12\n  }"));
+  for (const char* expected : {
+        "\"encoding\": \"json\"",
+        "\"step\": 1234",
+        "\"optimizer_step\": 1200",
+        "\"rng_state_bytes\": 40",
+        "\"mean_abs\": 3.5",
+        "\"non_finite\": 1",
+        "\"min\": -0.25",
+        "\"optimizer\": {\n    \"tensors\": 2,\n    \"values\": 12\n  }"})
+    CHECK_MESSAGE(contains(json.out, expected), "missing: " << expected);
 }
