@@ -137,9 +137,10 @@ int run_random(const GenerateArgs& a) {
     n_valid += r.split == "valid";
   }
   spdlog::info("generate: {} scenes ({} train, {} valid) x {} frames, {:.0f} particles per scene on average, "
-               "{} solver steps, {:.1f} s on {} threads -> {}",
+               "{} solver steps, {:.1f} s on {} thread{} -> {}",
                reports.size(), reports.size() - n_valid, n_valid, a.gen.frames,
-               double(particles) / reports.size(), steps, seconds, num_threads(), a.gen.output);
+               double(particles) / reports.size(), steps, seconds, num_threads(), num_threads() == 1 ? "" : "s",
+               a.gen.output);
   return 0;
 }
 
