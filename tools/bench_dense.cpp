@@ -3,7 +3,10 @@
 //
 //   layer:    y = x W^T + b, then backward(y, dY): dX = dY W, dW = dY^T x, db = colsum(dY)
 //   baseline: the three GEMMs alone into preallocated outputs (no bias, no tape, no
-//             allocation): Y = X W^T, dW = dY^T X, dX = dY W
+//             allocation): Y = X W^T, dW = dY^T X, dX = dY W. Eigen's GEMM is single-threaded
+//             here (no OpenMP), so with more than one thread the baseline splits the rows into
+//             chunks run by parallel_for (dW: one partial per chunk, summed afterwards), as any
+//             user would parallelize these products; on one thread it is three plain GEMMs.
 #include <Eigen/Core>
 
 #include <algorithm>
@@ -62,6 +65,35 @@ Json run_size(Index rows, int threads, int repeats) {
   const ConstMatrixMap W(layer.weight().data(), kUnits, kInFeatures);
   const ConstMatrixMap DY(dy.data(), rows, kUnits);
   RowMatrix Y(rows, kUnits), DX(rows, kInFeatures), DW(kUnits, kInFeatures);
+  constexpr Index kChunk = 4096;
+  const Index chunks = num_chunks(rows, kChunk);
+  std::vector<RowMatrix> dw_part(static_cast<size_t>(chunks), RowMatrix(kUnits, kInFeatures));
+  // Y = X W^T and DX = DY W by row chunks; DW = DY^T X as per-chunk partials, then their sum.
+  const auto forward_gemm = [&] {
+    if (threads == 1) return void(Y.noalias() = X * W.transpose());
+    parallel_for(chunks, 1, [&](Index c0, Index c1) {
+      for (Index c = c0; c < c1; ++c) {
+        const Index r0 = c * kChunk, n = std::min(kChunk, rows - r0);
+        Y.middleRows(r0, n).noalias() = X.middleRows(r0, n) * W.transpose();
+      }
+    });
+  };
+  const auto backward_gemms = [&] {
+    if (threads == 1) {
+      DW.noalias() = DY.transpose() * X;
+      DX.noalias() = DY * W;
+      return;
+    }
+    parallel_for(chunks, 1, [&](Index c0, Index c1) {
+      for (Index c = c0; c < c1; ++c) {
+        const Index r0 = c * kChunk, n = std::min(kChunk, rows - r0);
+        dw_part[c].noalias() = DY.middleRows(r0, n).transpose() * X.middleRows(r0, n);
+        DX.middleRows(r0, n).noalias() = DY.middleRows(r0, n) * W;
+      }
+    });
+    DW = dw_part[0];
+    for (Index c = 1; c < chunks; ++c) DW += dw_part[c];
+  };
 
   const Paired fwd = paired(
       repeats,
@@ -69,7 +101,7 @@ Json run_size(Index rows, int threads, int repeats) {
         NoGradGuard no_grad;
         layer(x);
       },
-      [&] { Y.noalias() = X * W.transpose(); });
+      forward_gemm);
   const Paired fwd_bwd = paired(
       repeats,
       [&] {
@@ -78,9 +110,8 @@ Json run_size(Index rows, int threads, int repeats) {
         backward(layer(x), dy);
       },
       [&] {
-        Y.noalias() = X * W.transpose();
-        DW.noalias() = DY.transpose() * X;
-        DX.noalias() = DY * W;
+        forward_gemm();
+        backward_gemms();
       });
 
   Json r = Json::object();

@@ -47,9 +47,18 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     throw std::invalid_argument("linear: bias expected [" + std::to_string(N) + "] for weight " +
                                 shape_str(weight.shape()) + ", got " + shape_str(bias.shape()));
   Tensor out({M, N});
-  MatrixMap O(out.data(), M, N);
-  detail::gemm_rows(x.data(), M, K, cmap(weight, N, K).transpose(), out.data(), N, false);
-  if (has_bias) O.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(bias.data(), N);
+  // gemm_rows' row chunks, with the bias added to each chunk right after its product: in
+  // parallel and while the chunk is still in cache (a separate pass would run on one thread).
+  const auto wt = cmap(weight, N, K).transpose();
+  const Index chunk = detail::kGemmRowChunk;
+  parallel_for(num_chunks(M, chunk), 1, [&](Index c0, Index c1) {
+    for (Index c = c0; c < c1; ++c) {
+      const Index r0 = c * chunk, rows = std::min(chunk, M - r0);
+      MatrixMap o(out.data() + r0 * N, rows, N);
+      o.noalias() = ConstMatrixMap(x.data() + r0 * K, rows, K) * wt;
+      if (has_bias) o.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(bias.data(), N);
+    }
+  });
   if (should_record({&x, &weight, &bias})) {
     record_op(out, [x, weight, bias, out, M, K, N]() {
       if (x.requires_grad())
