@@ -92,23 +92,9 @@ std::shared_ptr<const NeighborList> cconv_radius_search(const Tensor& points, co
         throw std::invalid_argument(m.str());
       }
   }
-  if (!extents.defined()) throw std::invalid_argument(std::string(op) + ": extents is undefined");
   const Index N = points.dim(0), M = queries.dim(0);
-  const Shape& s = extents.shape();
-  Index owner_stride = 0, axis_stride = 0;
-  if (extents.numel() == 1 && extents.rank() <= 2) {
-  } else if ((extents.rank() == 1 && s[0] == M) || (extents.rank() == 2 && s[0] == M && s[1] == 1)) {
-    owner_stride = 1;
-  } else if (extents.rank() == 2 && s[0] == M && s[1] == 3) {
-    owner_stride = 3;
-    axis_stride = 1;
-  } else if (extents.rank() == 2 && s[0] == 1 && s[1] == 3) {
-    axis_stride = 1;
-  } else {
-    throw std::invalid_argument(std::string(op) + ": extents expected a scalar, [1], [num_queries=" +
-                                std::to_string(M) + "], [num_queries=" + std::to_string(M) + ", 3] or [1, 3], got " +
-                                shape_str(s));
-  }
+  const ExtentLayout layout = extent_layout(op, extents, M, "num_queries");
+  const Index owner_stride = layout.owner_stride, axis_stride = layout.axis_stride;
   const float* ext = extents.data();
   for (Index k = 0; k < extents.numel(); ++k)
     if (!(ext[k] > 0.0f) || !std::isfinite(ext[k]))

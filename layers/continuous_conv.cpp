@@ -25,6 +25,12 @@ void ContinuousConv::build(Index in_channels) {
 Tensor ContinuousConv::forward(const Tensor& inp_features, const Tensor& inp_positions, const Tensor& out_positions,
                                const Tensor& extents, const ContinuousConvCall& call) {
   prepare_features(inp_features);
+  // Checked before the convolution, so a failing call records nothing on the tape (other
+  // position shape errors are the op's to report).
+  if (dense_ && inp_positions.defined() && out_positions.defined() && inp_positions.rank() == 2 &&
+      out_positions.rank() == 2 && inp_positions.dim(0) != out_positions.dim(0))
+    throw std::invalid_argument("ContinuousConv: use_dense_layer_for_center needs as many input as output points, got " +
+                                std::to_string(inp_positions.dim(0)) + " and " + std::to_string(out_positions.dim(0)));
   CConvInputs in;
   in.filters = kernel_;
   in.out_positions = out_positions;
@@ -35,12 +41,7 @@ Tensor ContinuousConv::forward(const Tensor& inp_features, const Tensor& inp_pos
   in.inp_importance = call.inp_importance;
   resolve_neighbors(call, inp_positions, out_positions, extents, in);
   Tensor out = continuous_conv(in, op_options_);
-  if (dense_) {
-    if (inp_positions.dim(0) != out_positions.dim(0))
-      throw std::invalid_argument("ContinuousConv: use_dense_layer_for_center needs as many input as output points, got " +
-                                  std::to_string(inp_positions.dim(0)) + " and " + std::to_string(out_positions.dim(0)));
-    out = add(out, dense_->forward(inp_features));
-  }
+  if (dense_) out = add(out, dense_->forward(inp_features));
   return finish(out);
 }
 

@@ -77,6 +77,19 @@ WindowFunction builtin_window(const std::string& name) {
                               "' (expected 'poly6', 'rectangle' or 'triangle', or pass a callable)");
 }
 
+ExtentLayout extent_layout(const char* op, const Tensor& extents, Index rows, const std::string& rows_name) {
+  if (!extents.defined()) throw std::invalid_argument(std::string(op) + ": extents is undefined");
+  const Shape& s = extents.shape();
+  const int rank = extents.rank();
+  if (extents.numel() == 1 && rank <= 2) return {0, 0};
+  if ((rank == 1 && s[0] == rows) || (rank == 2 && s[0] == rows && s[1] == 1)) return {1, 0};
+  if (rank == 2 && s[0] == rows && s[1] == 3) return {3, 1};
+  if (rank == 2 && s[0] == 1 && s[1] == 3) return {0, 1};
+  const std::string r = rows_name + "=" + std::to_string(rows);
+  throw std::invalid_argument(std::string(op) + ": extents expected a scalar, [1], [" + r + "], [" + r +
+                              ", 3] or [1, 3], got " + shape_str(s));
+}
+
 Tensor normalized_neighbor_distances(const Tensor& inp_positions, const Tensor& out_positions,
                                      const Tensor& extents, const IndexVector& neighbors_index,
                                      const IndexVector& neighbors_row_splits, Metric metric,
@@ -92,21 +105,8 @@ Tensor normalized_neighbor_distances(const Tensor& inp_positions, const Tensor& 
     throw std::invalid_argument(std::string(op) + ": neighbors_row_splits expected [num_out + 1 = " +
                                 std::to_string(M + 1) + "] ending at " + std::to_string(E));
   // extents[o * owner_stride + a * axis_stride]
-  Index owner_stride = 0, axis_stride = 0;
-  if (!extents.defined()) throw std::invalid_argument(std::string(op) + ": extents is undefined");
-  const Shape& es = extents.shape();
-  if (extents.numel() == 1 && extents.rank() <= 2) {
-  } else if ((extents.rank() == 1 && es[0] == M) || (extents.rank() == 2 && es[0] == M && es[1] == 1)) {
-    owner_stride = 1;
-  } else if (extents.rank() == 2 && es[0] == M && es[1] == 3) {
-    owner_stride = 3;
-    axis_stride = 1;
-  } else if (extents.rank() == 2 && es[0] == 1 && es[1] == 3) {
-    axis_stride = 1;
-  } else {
-    throw std::invalid_argument(std::string(op) + ": extents expected a scalar, [1], [num_out=" + std::to_string(M) +
-                                "], [num_out, 3] or [1, 3], got " + shape_str(es));
-  }
+  const ExtentLayout layout = extent_layout(op, extents, M, "num_out");
+  const Index owner_stride = layout.owner_stride, axis_stride = layout.axis_stride;
   const bool isotropic = axis_stride == 0;
 
   const float* xi = inp_positions.data();

@@ -31,6 +31,15 @@ bool is_builtin_window(const std::string& name);
 // The fused poly6 window: clamp((1 - r)^3, 0, 1), differentiable in r.
 Tensor window_poly6(const Tensor& r);
 
+// How an extents tensor is laid out for `rows` owners: extent of owner o along axis a is
+// extents[o * owner_stride + a * axis_stride]. Accepts a scalar / [1], [rows], [rows, 1],
+// [rows, 3] and [1, 3]; otherwise throws std::invalid_argument "<op>: extents expected ...",
+// naming the rows as `rows_name` (e.g. "num_queries").
+struct ExtentLayout {
+  Index owner_stride = 0, axis_stride = 0;
+};
+ExtentLayout extent_layout(const char* op, const Tensor& extents, Index rows, const std::string& rows_name);
+
 // Normalized distances [E] of the neighbor entries (see above), differentiable with respect to
 // inp_positions [N, 3], out_positions [M, 3] and extents (scalar/[1], [M], [M, 1], [M, 3] or
 // [1, 3], the radius being half the extent). Rows of the list are output points. When
