@@ -202,11 +202,14 @@ void CConvLayerBase::resolve_neighbors(const CConvNeighborArgs& args, const Tens
   if (args.user_neighbors_index || args.user_neighbors_row_splits) {
     if (!args.user_neighbors_index || !args.user_neighbors_row_splits)
       throw std::invalid_argument(L + ": user_neighbors_index and user_neighbors_row_splits must be given together");
+    check_user_neighbors(args, points, queries);
     in.neighbors_index = args.user_neighbors_index;
     in.neighbors_row_splits = args.user_neighbors_row_splits;
     in.neighbors_importance = args.user_neighbors_importance;
     return;
   }
+  if (args.user_neighbors_importance.defined())
+    throw std::invalid_argument(L + ": user_neighbors_importance needs user_neighbors_index and user_neighbors_row_splits");
   std::shared_ptr<const NeighborList> list = args.neighbors;
   if (!list) {
     try {
@@ -224,10 +227,45 @@ void CConvLayerBase::resolve_neighbors(const CConvNeighborArgs& args, const Tens
       normalized_neighbor_distances(points, queries, extents, list->neighbors_index, list->row_splits, metric_, list);
   in.neighbors_importance = window_(r);
   if (!in.neighbors_importance.defined() || in.neighbors_importance.shape() != r.shape())
-    throw std::invalid_argument(L + ": window_function must return a tensor of shape " + shape_str(r.shape()) +
-                                ", got " +
+    throw std::invalid_argument(L + ": window_fn must return one importance per neighbor, shape " +
+                                shape_str(r.shape()) + ", got " +
                                 (in.neighbors_importance.defined() ? shape_str(in.neighbors_importance.shape())
                                                                   : std::string("undefined")));
+}
+
+void CConvLayerBase::check_user_neighbors(const CConvNeighborArgs& args, const Tensor& points,
+                                          const Tensor& queries) const {
+  // Malformed positions are the op's to report; the list is checked against well-formed ones.
+  auto count = [](const Tensor& t) { return t.defined() && t.rank() == 2 && t.dim(1) == 3 ? t.dim(0) : Index(-1); };
+  const Index rows = count(queries), cols = count(points);
+  if (rows < 0 || cols < 0) return;
+  // Rows of the list: ContinuousConv's output points, the transpose's input points.
+  const bool transpose = std::string(layer_name_) == "ContinuousConvTranspose";
+  const std::string rows_name = transpose ? "num_inp" : "num_out", cols_name = transpose ? "num_out" : "num_inp";
+  const std::string L = std::string(layer_name_) + ": ";
+  auto num = [](auto v) { return std::to_string(v); };
+  const IndexVector& rs = *args.user_neighbors_row_splits;
+  const IndexVector& idx = *args.user_neighbors_index;
+  const Index E = static_cast<Index>(idx.size());
+  if (static_cast<Index>(rs.size()) != rows + 1)
+    throw std::invalid_argument(L + "user_neighbors_row_splits expected [" + rows_name + " + 1 = " + num(rows + 1) +
+                                "], got [" + num(rs.size()) + "]");
+  if (rs[0] != 0) throw std::invalid_argument(L + "user_neighbors_row_splits[0] must be 0, got " + num(rs[0]));
+  for (Index j = 0; j < rows; ++j)
+    if (rs[j + 1] < rs[j])
+      throw std::invalid_argument(L + "user_neighbors_row_splits must be non-decreasing, got " + num(rs[j]) +
+                                  " then " + num(rs[j + 1]) + " at " + num(j));
+  if (rs[rows] != E)
+    throw std::invalid_argument(L + "user_neighbors_row_splits ends at " + num(rs[rows]) +
+                                " but user_neighbors_index has " + num(E) + " entries");
+  for (Index e = 0; e < E; ++e)
+    if (idx[e] < 0 || idx[e] >= cols)
+      throw std::invalid_argument(L + "user_neighbors_index[" + num(e) + "] = " + num(idx[e]) + " out of range [0, " +
+                                  cols_name + "=" + num(cols) + ")");
+  const Tensor& imp = args.user_neighbors_importance;
+  if (imp.defined() && imp.shape() != Shape{E})
+    throw std::invalid_argument(L + "user_neighbors_importance expected [num_neighbors=" + num(E) + "], got " +
+                                shape_str(imp.shape()));
 }
 
 Tensor CConvLayerBase::finish(Tensor out) const {

@@ -68,6 +68,9 @@ class CConvLayerBase : public Module {
   // `points` (the list's columns) around `queries` (its rows), weighted by the window.
   void resolve_neighbors(const CConvNeighborArgs& args, const Tensor& points, const Tensor& queries,
                          const Tensor& extents, CConvInputs& in) const;
+  // The user's lists against the points (rows: queries, columns: points), with errors that
+  // name the layer's user_neighbors_* arguments; std::invalid_argument.
+  void check_user_neighbors(const CConvNeighborArgs& args, const Tensor& points, const Tensor& queries) const;
   // Bias and activation, the last two steps of both layers.
   Tensor finish(Tensor out) const;
 

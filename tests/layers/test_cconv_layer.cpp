@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -50,8 +51,10 @@ double max_abs_diff(const Tensor& a, const Tensor& b) {
   return m;
 }
 
+// Bit patterns, not float ==: -0.0 == 0.0 and NaN != NaN would hide or invent differences.
 bool bitwise_equal(const Tensor& a, const Tensor& b) {
-  return a.shape() == b.shape() && std::equal(a.data(), a.data() + a.numel(), b.data());
+  return a.shape() == b.shape() &&
+         std::memcmp(a.data(), b.data(), static_cast<size_t>(a.numel()) * sizeof(float)) == 0;
 }
 
 ContinuousConvOptions dlf_options(Index filters) {
@@ -190,14 +193,14 @@ TEST_CASE("ContinuousConv: call errors name the argument") {
                        "ContinuousConv: cconv_radius_search: queries has a non-finite value (nan) at [2, 1]", E);
   idx[1] = 10;
   CHECK_THROWS_WITH_AS(conv(f, pos, pos, 1.0f, call),
-                       "continuous_conv: neighbors_index[1] = 10 out of range [0, num_inp=10)", E);
+                       "ContinuousConv: user_neighbors_index[1] = 10 out of range [0, num_inp=10)", E);
   idx[1] = -1;
   CHECK_THROWS_WITH_AS(conv(f, pos, pos, 1.0f, call),
-                       "continuous_conv: neighbors_index[1] = -1 out of range [0, num_inp=10)", E);
+                       "ContinuousConv: user_neighbors_index[1] = -1 out of range [0, num_inp=10)", E);
   idx[1] = 1;
   splits.pop_back();
   CHECK_THROWS_WITH_AS(conv(f, pos, pos, 1.0f, call),
-                       "continuous_conv: neighbors_row_splits expected [num_out + 1 = 11], got [10]", E);
+                       "ContinuousConv: user_neighbors_row_splits expected [num_out + 1 = 11], got [10]", E);
   ContinuousConvCall half;
   half.user_neighbors_index = &idx;
   CHECK_THROWS_WITH_AS(conv(f, pos, pos, 1.0f, half),
