@@ -253,8 +253,8 @@ void CConvLayerBase::check_user_neighbors(const CConvNeighborArgs& args, const T
   if (rs[0] != 0) throw std::invalid_argument(L + "user_neighbors_row_splits[0] must be 0, got " + num(rs[0]));
   for (Index j = 0; j < rows; ++j)
     if (rs[j + 1] < rs[j])
-      throw std::invalid_argument(L + "user_neighbors_row_splits must be non-decreasing, got " + num(rs[j]) +
-                                  " then " + num(rs[j + 1]) + " at " + num(j));
+      throw std::invalid_argument(L + "user_neighbors_row_splits must be non-decreasing, got [" + num(j) +
+                                  "] = " + num(rs[j]) + " > [" + num(j + 1) + "] = " + num(rs[j + 1]));
   if (rs[rows] != E)
     throw std::invalid_argument(L + "user_neighbors_row_splits ends at " + num(rs[rows]) +
                                 " but user_neighbors_index has " + num(E) + " entries");
