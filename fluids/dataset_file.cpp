@@ -2,15 +2,13 @@
 
 #include <zstd.h>
 
-#include <atomic>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <stdexcept>
-#include <unistd.h>
 
+#include "core/atomic_file.h"
 #include "fluids/msgpack_numpy.h"
 
 namespace lagrad {
@@ -155,24 +153,6 @@ void pack_array(mn::Packer& pk, const char* key, const std::vector<float>& v, In
   mn::pack_float_array(pk, v.data(), cols == 1 ? Shape{rows} : Shape{rows, cols});
 }
 
-void write_all(const std::string& path, std::string_view bytes) {
-  static std::atomic<unsigned> counter{0};
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." +
-                          std::to_string(counter.fetch_add(1));
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (f == nullptr) throw std::runtime_error(file_ctx(path) + ": cannot create '" + tmp + "'");
-  bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
-  ok = std::fflush(f) == 0 && ok;
-  ok = ::fsync(::fileno(f)) == 0 && ok;
-  ok = std::fclose(f) == 0 && ok;
-  std::error_code ec;
-  if (ok) std::filesystem::rename(tmp, path, ec);
-  if (!ok || ec) {
-    std::filesystem::remove(tmp, ec);
-    throw std::runtime_error(file_ctx(path) + ": write failed (disk full or no permission?)");
-  }
-}
-
 }  // namespace
 
 void validate_sequence(const Sequence& seq) {
@@ -311,7 +291,8 @@ Sequence read_dataset_file(const std::string& path) {
 
 void write_dataset_file(const std::string& path, const Sequence& seq,
                         const DatasetWriteOptions& options) {
-  write_all(path, zstd_compress(encode_frames_msgpack(seq), options));
+  const std::string bytes = zstd_compress(encode_frames_msgpack(seq), options);
+  write_file_atomically(path, {bytes}, "write dataset");
 }
 
 std::vector<std::string> write_sequence_files(const std::string& prefix, const Sequence& seq,

@@ -1,10 +1,11 @@
 #include "fluids/ply_writer.h"
 
-#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+
+#include "core/atomic_file.h"
 
 namespace lagrad {
 
@@ -35,20 +36,11 @@ void write_ply(const std::string& path, const PlyPoints& p) {
     if (p.normals) std::memcpy(dst, &(*p.normals)[3 * i], 3 * sizeof(float));
   }
   // x86 and ARM are little-endian; the floats are written as they are in memory.
-  const std::string tmp = path + ".tmp";
-  FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) throw std::runtime_error("write_ply: cannot create '" + tmp + "'");
+  // Frames are cheap to regenerate: atomic, but not fsynced (a rollout writes hundreds).
   const std::string h = header.str();
-  bool ok = std::fwrite(h.data(), 1, h.size(), f) == h.size();
-  ok = ok && std::fwrite(body.data(), sizeof(float), body.size(), f) == body.size();
-  if (std::fclose(f) != 0 || !ok) {
-    std::remove(tmp.c_str());
-    throw std::runtime_error("write_ply: write failed for '" + path + "'");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw std::runtime_error("write_ply: cannot rename to '" + path + "'");
-  }
+  write_file_atomically(path,
+                        {h, std::string_view(reinterpret_cast<const char*>(body.data()), body.size() * sizeof(float))},
+                        "write_ply", /*durable=*/false);
 }
 
 void read_ply(const std::string& path, std::vector<float>& positions, std::vector<float>* velocities) {

@@ -5,12 +5,11 @@
 #include <cereal/types/map.hpp>
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
-#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
-#include <unistd.h>
 
+#include "core/atomic_file.h"
 #include "core/crc32.h"
 
 namespace lagrad {
@@ -136,22 +135,6 @@ std::uint32_t content_checksum(const Record& r) {
   return c;
 }
 
-void write_atomically(const std::string& path, const std::string& bytes) {
-  const std::string tmp = path + ".tmp" + std::to_string(::getpid());
-  FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) throw std::runtime_error("cannot write checkpoint '" + path + "': cannot create " + tmp);
-  const bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size() && std::fflush(f) == 0 &&
-                  ::fsync(::fileno(f)) == 0;
-  if (std::fclose(f) != 0 || !ok) {
-    std::remove(tmp.c_str());
-    throw std::runtime_error("cannot write checkpoint '" + path + "': write failed (disk full?)");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw std::runtime_error("cannot write checkpoint '" + path + "': rename failed");
-  }
-}
-
 }  // namespace
 
 void save_checkpoint(const std::string& path, const Checkpoint& ckpt, CheckpointFormat format) {
@@ -173,7 +156,8 @@ void save_checkpoint(const std::string& path, const Checkpoint& ckpt, Checkpoint
     cereal::PortableBinaryOutputArchive ar(os);
     ar(r);
   }
-  write_atomically(path, os.str());
+  const std::string bytes = os.str();
+  write_file_atomically(path, {bytes}, "save_checkpoint");
 }
 
 Checkpoint load_checkpoint(const std::string& path) {
