@@ -1,6 +1,7 @@
 // `lagrad run`: rolls a model out from an initial state and writes the frames.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -29,6 +30,23 @@ struct RunArgs {
 
 Tensor rows3(const std::vector<float>& v) { return Tensor::from_vector({static_cast<Index>(v.size() / 3), 3}, v); }
 
+// Removes the particles with y < min_y (keeping the others' order); returns how many.
+Index drop_below(float min_y, std::vector<float>& pos, std::vector<float>& vel) {
+  size_t kept = 0;
+  for (size_t i = 0; i < pos.size(); i += 3) {
+    if (!(pos[i + 1] >= min_y)) continue;
+    for (int c = 0; c < 3; ++c) {
+      pos[kept + c] = pos[i + c];
+      vel[kept + c] = vel[i + c];
+    }
+    kept += 3;
+  }
+  const auto dropped = static_cast<Index>((pos.size() - kept) / 3);
+  pos.resize(kept);
+  vel.resize(kept);
+  return dropped;
+}
+
 CommandRegistrar reg([](CLI::App& app, CLI::App*& sub) -> CommandRun {
   auto a = std::make_shared<RunArgs>();
   sub = app.add_subcommand("run", "Roll a model out from a scene and write the frames");
@@ -38,19 +56,22 @@ CommandRegistrar reg([](CLI::App& app, CLI::App*& sub) -> CommandRun {
   scene->excludes(file);
   sub->add_option("-n,--num-steps", a->num_steps, "Simulation steps")->capture_default_str();
   sub->add_option("-o,--output", a->output, "Output directory")->capture_default_str();
-  sub->add_option("--write-ply", a->write_ply, "Write one binary PLY per frame (true/false)")->capture_default_str();
+  sub->add_flag("--write-ply,!--no-write-ply", a->write_ply, "Write one binary PLY per frame (default on)");
   sub->add_flag("--write-dataset", a->write_dataset, "Also write the rollout in the dataset format");
   return [a]() {
     if (a->scene.empty() == a->dataset_file.empty())
       throw std::invalid_argument("run: give exactly one of --scene or --dataset-file");
-    if (a->num_steps < 1) throw std::invalid_argument("run: --num-steps must be >= 1");
+    if (a->num_steps < 1)
+      throw std::invalid_argument("run: --num-steps must be >= 1, got " + std::to_string(a->num_steps));
+    if (!a->write_ply && !a->write_dataset)
+      throw std::invalid_argument("run: --no-write-ply without --write-dataset would write nothing");
     // Load everything before writing anything.
     InitialState init = a->scene.empty() ? initial_state_from_dataset_file(a->dataset_file)
                                          : initial_state_from_scene_json(a->scene);
     LoadedModel m = load_particle_network(a->model);
     fs::create_directories(a->output);
-    spdlog::info("rolling out {} ({} fluid particles, {} boundary particles) for {} steps into {}", m.checkpoint,
-                 init.pos.size() / 3, init.box.size() / 3, a->num_steps, a->output);
+    spdlog::info("rolling out {} ({} fluid particles, {} emitters, {} boundary particles) for {} steps into {}",
+                 m.checkpoint, init.pos.size() / 3, init.emitters.size(), init.box.size() / 3, a->num_steps, a->output);
 
     Sequence seq;
     seq.box = init.box;
@@ -80,17 +101,30 @@ CommandRegistrar reg([](CLI::App& app, CLI::App*& sub) -> CommandRun {
         seq.frames.push_back(std::move(f));
       }
     };
+    // Per step, as DLF's run script: emitters add their particles, particles that fell out of
+    // the scene are dropped, then the frame is written.
     emit(0);
+    Index dropped = 0;
+    int computed_steps = 0;
     for (int s = 1; s <= a->num_steps; ++s) {
-      const auto t0 = std::chrono::steady_clock::now();
-      const ParticleStep st = m.net->forward(pos, vel, box, normals);
-      compute_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-      pos = st.pos;
-      vel = st.vel;
+      if (pos.dim(0) > 0) {
+        const auto t0 = std::chrono::steady_clock::now();
+        const ParticleStep st = m.net->forward(pos, vel, box, normals);
+        compute_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        pos = st.pos;
+        vel = st.vel;
+        ++computed_steps;
+      }
+      std::vector<float> p = pos.to_vector(), v = vel.to_vector();
+      init.emitted_at(s, p, v);
+      dropped += drop_below(init.min_y, p, v);
+      pos = rows3(p);
+      vel = rows3(v);
       emit(s);
     }
+    if (dropped > 0) spdlog::info("{} particles fell out of the scene (below y = {}) and were dropped", dropped, init.min_y);
     if (a->write_dataset) write_dataset_file((fs::path(a->output) / "rollout.msgpack.zst").string(), seq);
-    spdlog::info("{:.2f} ms per step ({} particles); frames in {}", compute_ms / a->num_steps, init.pos.size() / 3,
+    spdlog::info("{:.2f} ms per step ({} particles at the end); frames in {}", compute_ms / std::max(computed_steps, 1), pos.dim(0),
                  a->output);
     return 0;
   };

@@ -1,6 +1,8 @@
 #include "fluids/sph/boundary.h"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -87,6 +89,16 @@ std::vector<float> boundary_volumes(const std::vector<float>& positions, float s
 
 float default_boundary_spacing(float particle_radius) {
   return std::sqrt(3.14159265358979f / 1.9f) * particle_radius;
+}
+
+float fall_out_height(const std::vector<float>& wall_positions) {
+  if (wall_positions.empty()) return -std::numeric_limits<float>::infinity();
+  float lo = std::numeric_limits<float>::infinity(), hi = -lo;
+  for (size_t i = 1; i < wall_positions.size(); i += 3) {
+    lo = std::min(lo, wall_positions[i]);
+    hi = std::max(hi, wall_positions[i]);
+  }
+  return lo - 0.05f * (hi - lo);
 }
 
 }  // namespace lagrad::sph

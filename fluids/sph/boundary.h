@@ -39,4 +39,8 @@ std::vector<float> boundary_volumes(const std::vector<float>& positions, float s
 // count), i.e. sqrt(pi / 1.9) * r, about 0.032 for r = 0.025.
 float default_boundary_spacing(float particle_radius);
 
+// The height below which particles have left the scene for good, as DLF's run script drops
+// them: the walls' lowest point minus 5% of their height; -infinity without walls.
+float fall_out_height(const std::vector<float>& wall_positions);
+
 }  // namespace lagrad::sph

@@ -6,12 +6,12 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <limits>
 #include <mutex>
 #include <stdexcept>
 
 #include "core/neighbor_search.h"
 #include "fluids/dataset_file.h"
+#include "fluids/sph/obj_sampling.h"
 
 namespace lagrad::sph {
 namespace {
@@ -52,17 +52,8 @@ Sequence simulate_scene(const SceneSetup& scene, int frames, const DfsphOptions&
   DfsphSolver solver(opt, scene.walls);
   const float d = 2.0f * opt.particle_radius;
   const float mass = scene.density * d * d * d;
-  // Particles that fell out of the scene are dropped, as DLF's run script does: below the
-  // walls' lowest point minus 5% of their height.
-  float min_y = -std::numeric_limits<float>::infinity();
-  if (!scene.walls.empty()) {
-    float lo = std::numeric_limits<float>::infinity(), hi = -lo;
-    for (size_t i = 1; i < scene.walls.positions.size(); i += 3) {
-      lo = std::min(lo, scene.walls.positions[i]);
-      hi = std::max(hi, scene.walls.positions[i]);
-    }
-    min_y = lo - 0.05f * (hi - lo);
-  }
+  // Particles that fell out of the scene are dropped, as DLF's run script does.
+  const float min_y = fall_out_height(scene.walls.positions);
 
   Sequence seq;
   seq.box = scene.walls.positions;
@@ -105,6 +96,17 @@ void GenerateOptions::validate() const {
   if (frames_per_file < 1) fail("--frames-per-file must be >= 1", std::to_string(frames_per_file));
   if (compression_level < 1 || compression_level > 22)
     fail("--compression-level must be in [1, 22]", std::to_string(compression_level));
+  // The options the command line exposes are checked here so that errors name the flags.
+  if (scene.min_particles < 1) fail("--min-particles must be >= 1", std::to_string(scene.min_particles));
+  if (scene.max_particles < scene.min_particles)
+    fail("--max-particles must be >= --min-particles (" + std::to_string(scene.min_particles) + ")",
+         std::to_string(scene.max_particles));
+  if (scene.max_bodies < 1 || scene.max_bodies > 16)
+    fail("--max-bodies must be in [1, 16]", std::to_string(scene.max_bodies));
+  if (scene.max_obstacles < 0 || scene.max_obstacles > 16)
+    fail("--max-obstacles must be in [0, 16]", std::to_string(scene.max_obstacles));
+  if (!(solver.max_density_error > 0.0f && solver.max_density_error <= 1.0f))
+    fail("--max-density-error must be in (0, 1]", std::to_string(solver.max_density_error));
   scene.validate();
   solver.validate();
 }
@@ -128,6 +130,9 @@ std::vector<SceneReport> generate_dataset(const GenerateOptions& options, const 
   namespace fs = std::filesystem;
   const int n_valid = options.num_valid();
   const int n_train = options.num_scenes - n_valid;
+  // Unreadable meshes are reported before any folder is created.
+  for (const auto* paths : {&options.scene.fluid_objs, &options.scene.obstacle_objs})
+    for (const auto& p : *paths) load_obj(p);
   for (const char* split : {"train", "valid"}) {
     std::error_code ec;
     fs::create_directories(fs::path(options.output) / split, ec);

@@ -5,6 +5,7 @@
 #include <Eigen/Geometry>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -28,9 +29,11 @@ Eigen::Vector3f face_cross(const TriangleMesh& m, Index t) {
 }
 
 TriangleMesh mesh_from_reader(const tinyobj::ObjReader& reader, const std::string& name) {
-  if (!reader.Valid())
-    throw std::runtime_error("OBJ '" + name + "': " +
-                             (reader.Error().empty() ? std::string("cannot be read") : reader.Error()));
+  if (!reader.Valid()) {
+    std::string why = reader.Error();  // tinyobjloader ends its messages with a newline
+    while (!why.empty() && std::isspace(static_cast<unsigned char>(why.back()))) why.pop_back();
+    throw std::runtime_error("OBJ '" + name + "': " + (why.empty() ? std::string("cannot be read") : why));
+  }
   TriangleMesh mesh;
   const auto& verts = reader.GetAttrib().vertices;
   mesh.vertices.assign(verts.begin(), verts.end());
