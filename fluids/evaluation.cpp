@@ -1,5 +1,6 @@
 #include "fluids/evaluation.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <functional>
@@ -42,6 +43,10 @@ EvaluationResult evaluate_with(const Stepper& step, const std::vector<std::strin
     // err_n1 / err_n2 on windows starting at multiples of frame_skip.
     for (size_t f = 0; f + 2 < frames.size(); ++f) {
       if (frames[f].frame_id % o.frame_skip != 0) continue;
+      if (frames[f + 1].pos.size() != frames[f].pos.size() || frames[f + 2].pos.size() != frames[f].pos.size()) {
+        ++r.count_changed;
+        continue;
+      }
       step(frames[f].pos, frames[f].vel, *seq, p1, v1);
       step(p1, v1, *seq, p2, v2);
       if (!all_finite(p1) || !all_finite(p2)) {
@@ -53,6 +58,13 @@ EvaluationResult evaluate_with(const Stepper& step, const std::vector<std::strin
       ++r.windows;
     }
     if (!o.whole_sequence || frames.empty()) continue;
+    const bool constant_count = std::all_of(frames.begin(), frames.end(), [&](const Frame& fr) {
+      return fr.pos.size() == frames[0].pos.size();
+    });
+    if (!constant_count) {  // the rollout from frame 0 would miss the particles added later
+      ++r.count_changed;
+      continue;
+    }
     // Whole-sequence rollout: after k steps the prediction stands for frame k.
     std::vector<float> pos = frames[0].pos, vel = frames[0].vel;
     for (size_t f = 1; f < frames.size(); ++f) {

@@ -27,6 +27,9 @@ struct EvaluationResult {
   std::int64_t rollout_frames = 0;  // frames compared for whole_seq_err
   std::int64_t scenes = 0;
   std::int64_t nonfinite = 0;     // skipped predictions
+  // Skipped windows and whole-sequence rollouts whose particle count changes between the frames
+  // they compare (emitters, particles that fell out): per-particle errors are undefined there.
+  std::int64_t count_changed = 0;
   double seconds = 0.0;
 };
 

@@ -124,18 +124,34 @@ void read_model_section(const YAML::Node& n, const std::string& k, ModelConfig& 
        });
      }
 
+void read_evaluation_section(const YAML::Node& n, const std::string& k, EvaluationConfig& e) {
+  read_section(n, k, {{"scale", positive_float(e.scale)},
+                      {"frame_skip", int_at_least(e.frame_skip, 3)},
+                      {"max_scenes", int_at_least(e.max_scenes, 0)}});
+}
+
+YAML::Node load_yaml(const std::string& yaml_text, const char* what) {
+  try {
+    return YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    throw std::invalid_argument(std::string(what) + ": not valid YAML: " + e.what());
+  }
+}
+
 }  // namespace
 
 ModelConfig parse_model_config(const std::string& yaml_text) {
   ModelConfig m;
-  YAML::Node root;
-  try {
-    root = YAML::Load(yaml_text);
-  } catch (const YAML::Exception& e) {
-    throw std::invalid_argument("model config: not valid YAML: " + std::string(e.what()));
-  }
+  const YAML::Node root = load_yaml(yaml_text, "model config");
   if (root && root.IsMap() && root["model"]) read_model_section(root["model"], "model", m);
   return m;
+}
+
+EvaluationConfig parse_evaluation_config(const std::string& yaml_text) {
+  EvaluationConfig e;
+  const YAML::Node root = load_yaml(yaml_text, "evaluation config");
+  if (root && root.IsMap() && root["evaluation"]) read_evaluation_section(root["evaluation"], "evaluation", e);
+  return e;
 }
 
 std::string model_config_yaml(const ModelConfig& m) {
@@ -157,14 +173,8 @@ std::string model_config_yaml(const ModelConfig& m) {
   return os.str();
 }
 
-
 TrainConfig parse_train_config(const std::string& yaml_text) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(yaml_text);
-  } catch (const YAML::Exception& e) {
-    throw std::invalid_argument("config: not valid YAML: " + std::string(e.what()));
-  }
+  const YAML::Node root = load_yaml(yaml_text, "config");
   TrainConfig c;
   c.source_text = yaml_text;
   if (!root || root.IsNull()) throw std::invalid_argument("config: empty (dataset_dir is required)");
@@ -185,11 +195,7 @@ TrainConfig parse_train_config(const std::string& yaml_text) {
                            {"prefetch", int_at_least(c.train_data.prefetch, 1)}});
      }},
     {"model", [&](const YAML::Node& n, const std::string& k) { read_model_section(n, k, m); }},
-    {"evaluation", [&](const YAML::Node& n, const std::string& k) {
-       read_section(n, k, {{"scale", positive_float(c.evaluation.scale)},
-                           {"frame_skip", int_at_least(c.evaluation.frame_skip, 3)},
-                           {"max_scenes", int_at_least(c.evaluation.max_scenes, 0)}});
-     }},
+    {"evaluation", [&](const YAML::Node& n, const std::string& k) { read_evaluation_section(n, k, c.evaluation); }},
     {"training", [&](const YAML::Node& n, const std::string& k) {
        read_section(n, k, {
          {"max_iter", int_at_least<std::int64_t>(t.max_iter, 1)},

@@ -28,13 +28,13 @@ struct ModelConfig {
 
 struct TrainDataConfig {
   bool random_rotation = true;
-  int shuffle_buffer = 256;   // samples held for shuffling
+  int shuffle_buffer = 512;   // samples held for shuffling (the original's buffer)
   int prefetch = 4;           // batches decoded ahead on a background thread
 };
 
 struct EvaluationConfig {
   float scale = 1.0f;         // errors are reported for positions multiplied by this
-  int frame_skip = 20;        // evaluate windows starting every frame_skip frames
+  int frame_skip = 20;        // windows start every frame_skip frames (the original trains with 20)
   int max_scenes = 0;         // 0: all validation scenes
 };
 
@@ -74,6 +74,8 @@ TrainConfig parse_train_config(const std::string& yaml_text);
 // Only the `model:` section of a config (other keys are ignored); used for the config stored
 // in a checkpoint.
 ModelConfig parse_model_config(const std::string& yaml_text);
+// Only the `evaluation:` section (defaults where absent); used for a checkpoint's evaluation.scale.
+EvaluationConfig parse_evaluation_config(const std::string& yaml_text);
 // The YAML of a model config (round-trips through parse_model_config).
 std::string model_config_yaml(const ModelConfig& model);
 // Reads the file; a relative dataset_dir is resolved against the config file's folder.

@@ -8,8 +8,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <regex>
 #include <sstream>
+#include <utility>
 
 #include "core/ops.h"
 #include "core/parallel.h"
@@ -104,11 +106,6 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
   std::vector<std::string> valid_files;
   if (tc.eval_interval > 0) valid_files = dataset_split_files(config.dataset_dir, "valid");
 
-  fs::create_directories(fs::path(train_dir) / "checkpoints");
-  {
-    std::ofstream f(fs::path(train_dir) / "config.yaml");
-    f << config.source_text;
-  }
   manual_seed(tc.seed);
   ParticleNetwork net(config.model);
   net.set_position_gradients(tc.position_gradients);
@@ -123,6 +120,7 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
     load_model_state(net, c.model);
     opt.load_state(c.optimizer, c.optimizer_step);
     summary.start_step = c.step;
+    summary.last_checkpoint = resume_from;
     spdlog::info("resuming from {} (step {})", resume_from, c.step);
   }
   std::int64_t step = summary.start_step;
@@ -132,11 +130,29 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
   so.shuffle_buffer = config.train_data.shuffle_buffer;
   so.prefetch = config.train_data.prefetch;
   DatasetStream stream(train_files, so);
+  auto stopped = [stop] { return stop && stop->load(); };
   if (step > 0) {
     spdlog::info("replaying the data stream to batch {}", step);
-    for (std::int64_t i = 0; i < step; ++i) stream.next();
+    for (std::int64_t i = 0; i < step && !stopped(); ++i) stream.next();
+  }
+  // The first batch is read before anything is written: a truncated or corrupt file among the
+  // first ones read is reported with the training directory untouched.
+  std::optional<Batch> first_batch;
+  if (!stopped()) first_batch = stream.next();
+  if (stopped()) {
+    summary.end_step = step;
+    spdlog::info("stopped before step {}; the newest checkpoint is unchanged", step);
+    return summary;
   }
 
+  if (options.on_start) options.on_start();
+  fs::create_directories(fs::path(train_dir) / "checkpoints");
+  {
+    std::ofstream f(fs::path(train_dir) / "config.yaml");
+    f << config.source_text;
+  }
+
+  std::int64_t saved_step = resume_from.empty() ? -1 : step;
   auto save = [&](std::int64_t at) {
     Checkpoint c;
     c.step = at;
@@ -153,6 +169,7 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
     save_checkpoint(path, c);
     prune_checkpoints(train_dir, tc.keep_last_checkpoints, tc.keep_checkpoint_every);
     summary.last_checkpoint = path;
+    saved_step = at;
   };
 
   const fs::path metrics = fs::path(train_dir) / "metrics.jsonl";
@@ -176,8 +193,8 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
   const auto t_start = std::chrono::steady_clock::now();
   auto t_window = t_start;
   std::int64_t particles_window = 0, steps_window = 0;
-  while (step < max_iter && !(stop && stop->load())) {
-    const std::optional<Batch> batch = stream.next();
+  while (step < max_iter && !stopped()) {
+    const std::optional<Batch> batch = first_batch ? std::exchange(first_batch, std::nullopt) : stream.next();
     if (!batch) throw std::runtime_error("train: the training stream ended unexpectedly");
     opt.zero_grad();
     double total = 0.0;
@@ -219,10 +236,13 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
                      std::string(width - filled, '.').c_str(), static_cast<long long>(step),
                      static_cast<long long>(max_iter), total, it_s, format_eta(eta).c_str());
         std::fflush(stderr);
-      } else {
-        spdlog::info("step {}/{} loss {:.6f} lr {:.3g} {:.2f} it/s {:.0f} particles/s ETA {}", step, max_iter, total,
-                     opt.lr(), it_s, pps, format_eta(eta));
       }
+      const std::string line = fmt::format("step {}/{} loss {:.6f} lr {:.3g} {:.2f} it/s {:.0f} particles/s ETA {}",
+                                           step, max_iter, total, opt.lr(), it_s, pps, format_eta(eta));
+      if (!options.progress_bar)
+        spdlog::info("{}", line);
+      else if (options.step_line)
+        options.step_line(line);
       t_window = now;
       particles_window = steps_window = 0;
     }
@@ -230,10 +250,11 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
     if (tc.eval_interval > 0 && step % tc.eval_interval == 0) {
       if (options.progress_bar) std::fprintf(stderr, "\n");
       run_eval(step);
+      t_window = std::chrono::steady_clock::now();  // it/s measures training only
     }
   }
   if (options.progress_bar) std::fprintf(stderr, "\n");
-  if (summary.last_checkpoint.empty() || step % tc.checkpoint_interval != 0) save(step);
+  if (saved_step != step) save(step);
   summary.end_step = step;
   summary.finished = step >= max_iter;
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();

@@ -17,6 +17,7 @@
 // as if it had not stopped.
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "fluids/train_config.h"
@@ -35,11 +36,18 @@ struct TrainSummary {
 struct TrainerOptions {
   bool progress_bar = false;  // a one-line progress bar on stderr (for terminals)
   std::int64_t max_iter = 0;  // > 0 overrides training.max_iter
+  // Called once the inputs (dataset, checkpoint, first batch) have been read and before
+  // anything is written to the training directory (the tool opens its log file there).
+  std::function<void()> on_start;
+  // With the progress bar on, receives the step lines the bar replaces (for the log file).
+  std::function<void(const std::string&)> step_line;
 };
 
 // Runs (or resumes) the training described by `config` in `train_dir`. Returns when max_iter
 // is reached or `stop` becomes true; in both cases a checkpoint of the last completed step is
-// written first. Throws on bad data or config (nothing is half-written).
+// written first (a stop while a resumed run replays its data stream writes nothing: the
+// newest checkpoint is still the state). Throws on bad data or config; inputs are read
+// before the training directory is created or changed, so a bad input leaves nothing behind.
 TrainSummary train(const TrainConfig& config, const std::string& train_dir, const TrainerOptions& options = {},
                    const std::atomic<bool>* stop = nullptr);
 

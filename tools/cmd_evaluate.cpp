@@ -1,10 +1,11 @@
 // `lagrad evaluate`: DeepLagrangianFluids' evaluation (err_n1, err_n2, whole_seq_err).
 #include <spdlog/spdlog.h>
 
-#include <cstdio>
-#include <fstream>
+#include <cmath>
+#include <filesystem>
 #include <iostream>
 
+#include "core/atomic_file.h"
 #include "fluids/dataset_stream.h"
 #include "fluids/evaluation.h"
 #include "model_loading.h"
@@ -13,15 +14,31 @@
 namespace lagrad::tool {
 namespace {
 
+namespace fs = std::filesystem;
+
 struct EvalArgs {
   std::string model;
   std::string dataset;
   std::string split = "valid";
   std::string output;
-  EvaluationOptions options;
+  EvaluationOptions options = [] {
+    EvaluationOptions o;
+    o.frame_skip = 5;  // the original evaluation script's default
+    return o;
+  }();
+  float scale = 0.0f;  // 0: the checkpoint's evaluation.scale (1 without one)
   bool baseline = false;
   bool no_whole_sequence = false;
 };
+
+// Fails before any work when the results could not be written.
+void check_output_path(const std::string& output) {
+  if (output.empty()) return;
+  const fs::path p(output), parent = p.parent_path();
+  if (fs::is_directory(p)) throw std::invalid_argument("evaluate: -o '" + output + "' is a directory");
+  if (!parent.empty() && !fs::is_directory(parent))
+    throw std::invalid_argument("evaluate: -o '" + output + "': folder '" + parent.string() + "' does not exist");
+}
 
 Json to_json(const EvaluationResult& r) {
   Json j = Json::object();
@@ -32,6 +49,7 @@ Json to_json(const EvaluationResult& r) {
   j.set("rollout_frames", r.rollout_frames);
   j.set("scenes", r.scenes);
   j.set("nonfinite_skipped", r.nonfinite);
+  j.set("count_changed_skipped", r.count_changed);
   j.set("seconds", r.seconds);
   return j;
 }
@@ -43,40 +61,47 @@ CommandRegistrar reg([](CLI::App& app, CLI::App*& sub) -> CommandRun {
   sub->add_option("--dataset", a->dataset, "Dataset directory (with train/ and valid/)")->required();
   sub->add_option("--split", a->split, "Split to evaluate")->capture_default_str();
   sub->add_option("--frame-skip", a->options.frame_skip, "Evaluate every k-th frame")->capture_default_str();
-  sub->add_option("--scale", a->options.scale, "Multiply positions by this before measuring (evaluation.scale)")
-      ->capture_default_str();
+  sub->add_option("--scale", a->scale,
+                  "Multiply positions by this before measuring (default: the checkpoint's evaluation.scale, else 1)");
   sub->add_option("--max-scenes", a->options.max_scenes, "Evaluate at most this many scenes (0: all)");
   sub->add_flag("--no-whole-sequence", a->no_whole_sequence, "Skip the whole-sequence rollout");
   sub->add_flag("--baseline", a->baseline, "Evaluate gravity integration only (no network)");
   sub->add_option("-o,--output", a->output, "Also write the results as JSON to this file");
   return [a]() {
-    if (a->options.frame_skip < 3) throw std::invalid_argument("evaluate: --frame-skip must be >= 3");
-    if (!a->baseline && a->model.empty()) throw std::invalid_argument("evaluate: give a checkpoint or --baseline");
+    if (a->options.frame_skip < 3)
+      throw std::invalid_argument("evaluate: --frame-skip must be >= 3, got " + std::to_string(a->options.frame_skip));
+    if (!(a->scale >= 0.0f) || !std::isfinite(a->scale) || a->options.max_scenes < 0)
+      throw std::invalid_argument("evaluate: --scale must be > 0 and --max-scenes >= 0, got " + std::to_string(a->scale) +
+                                  " and " + std::to_string(a->options.max_scenes));
+    if (a->baseline != a->model.empty())
+      throw std::invalid_argument("evaluate: give either a checkpoint or --baseline");
+    check_output_path(a->output);
     a->options.whole_sequence = !a->no_whole_sequence;
     const auto files = dataset_split_files(a->dataset, a->split);
     Json doc = Json::object();
     EvaluationResult r;
     if (a->baseline) {
+      a->options.scale = a->scale > 0.0f ? a->scale : 1.0f;
       r = evaluate_gravity_baseline(ModelConfig{}, files, a->options);
       doc.set("model", "gravity_baseline");
     } else {
       LoadedModel m = load_particle_network(a->model);
+      a->options.scale = a->scale > 0.0f ? a->scale : m.evaluation.scale;
       spdlog::info("evaluating {} (step {}) on {} files", m.checkpoint, m.step, files.size());
       r = evaluate(*m.net, files, a->options);
       doc.set("model", m.checkpoint);
       doc.set("step", static_cast<std::int64_t>(m.step));
     }
+    if (r.count_changed > 0)
+      spdlog::warn("{} windows or rollouts were skipped: the particle count changes between their frames",
+                   r.count_changed);
     doc.set("dataset", a->dataset + "/" + a->split);
     doc.set("frame_skip", a->options.frame_skip);
     doc.set("scale", static_cast<double>(a->options.scale));
     doc.set("results", to_json(r));
     const std::string text = doc.dump(2);
     std::cout << text << std::endl;
-    if (!a->output.empty()) {
-      std::ofstream f(a->output);
-      if (!f) throw std::runtime_error("evaluate: cannot write '" + a->output + "'");
-      f << text << '\n';
-    }
+    if (!a->output.empty()) write_file_atomically(a->output, {text, "\n"}, "evaluate");
     return 0;
   };
 });

@@ -115,7 +115,17 @@ void print_text(const std::string& path, const Checkpoint& c) {
   std::printf("schedule        %s\n", c.schedule.empty() ? "(none)" : c.schedule.c_str());
   std::printf("rng state       %s\n", c.rng_state.empty() ? "(none)" : (std::to_string(c.rng_state.size()) + " bytes").c_str());
   std::printf("metadata%s\n", c.metadata.empty() ? "        (none)" : "");
-  for (const auto& [k, v] : c.metadata) std::printf("  %-14s%s\n", k.c_str(), v.c_str());
+  for (const auto& [k, v] : c.metadata) {
+    // Multi-line values (the model's YAML) continue under their first line.
+    std::istringstream lines(v);
+    std::string line;
+    bool first = true;
+    while (std::getline(lines, line)) {
+      std::printf("  %-14s%s\n", first ? k.c_str() : "", line.c_str());
+      first = false;
+    }
+    if (first) std::printf("  %s\n", k.c_str());  // an empty value
+  }
   std::printf("config%s\n", c.config.empty() ? "          (none)" : "");
   std::istringstream config(c.config);
   for (std::string line; std::getline(config, line);) std::printf("  %s\n", line.c_str());

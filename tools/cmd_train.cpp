@@ -8,7 +8,6 @@
 #include <csignal>
 #include <filesystem>
 
-#include "fluids/dataset_stream.h"
 #include "fluids/train_config.h"
 #include "fluids/trainer.h"
 #include "registry.h"
@@ -34,23 +33,32 @@ CommandRegistrar reg([](CLI::App& app, CLI::App*& sub) -> CommandRun {
   sub->add_option("--max-iter", a->max_iter, "Stop after this many iterations (overrides training.max_iter)");
   sub->add_flag("--no-progress", a->no_progress, "Plain log lines instead of a progress bar");
   return [a]() {
-    // The whole config is validated before anything is written.
+    // The config, the dataset and the first batch are read before anything is written.
     const TrainConfig config = load_train_config(a->config);
-    dataset_split_files(config.dataset_dir, "train");  // a missing dataset is reported before anything is written
     std::string dir = a->train_dir;
     if (dir.empty()) dir = (std::filesystem::path("runs") / std::filesystem::path(a->config).stem()).string();
-    std::filesystem::create_directories(dir);
-    auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
-    auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>((std::filesystem::path(dir) / "train.log").string());
-    auto logger = std::make_shared<spdlog::logger>("lagrad-train", spdlog::sinks_init_list{console, file});
-    logger->set_level(spdlog::default_logger()->level());
-    spdlog::set_default_logger(logger);
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
-    spdlog::info("training {} in {} (dataset {})", a->config, dir, config.dataset_dir);
     TrainerOptions opts;
     opts.progress_bar = !a->no_progress && ::isatty(STDERR_FILENO);
     opts.max_iter = a->max_iter;
+    std::shared_ptr<spdlog::logger> file_log;
+    opts.on_start = [&] {
+      // From here on every log line also goes to <dir>/train.log.
+      std::filesystem::create_directories(dir);
+      auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+      auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>((std::filesystem::path(dir) / "train.log").string());
+      auto logger = std::make_shared<spdlog::logger>("lagrad-train", spdlog::sinks_init_list{console, file});
+      logger->set_level(spdlog::default_logger()->level());
+      spdlog::set_default_logger(logger);
+      file_log = std::make_shared<spdlog::logger>("lagrad-train", file);
+      file_log->set_level(logger->level());
+      spdlog::info("training {} in {} (dataset {})", a->config, dir, config.dataset_dir);
+    };
+    // The progress bar replaces the step lines on the terminal; the log file still gets them.
+    opts.step_line = [&](const std::string& line) {
+      if (file_log) file_log->info("{}", line);
+    };
     const TrainSummary s = train(config, dir, opts, &g_stop);
     spdlog::info("{} at step {} ({:.1f} s, last loss {:.6f}); checkpoint {}",
                  s.finished ? "finished" : "interrupted", s.end_step, s.seconds, s.last_loss, s.last_checkpoint);

@@ -44,7 +44,10 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version are ParseErrors with exit code 0: CLI11 prints them.
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::fprintf(stderr, "lagrad: error: %s (see --help)\n", e.what());
+    return 1;
   }
   try {
     // Logs go to stderr so that stdout carries only results (JSON of bench, evaluate, info).

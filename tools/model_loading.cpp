@@ -25,6 +25,7 @@ LoadedModel load_particle_network(const std::string& checkpoint_or_dir) {
   load_model_state(*m.net, c.model);
   m.net->eval();
   m.step = c.step;
+  m.evaluation = parse_evaluation_config(c.config);
   return m;
 }
 

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "fluids/particle_network.h"
+#include "fluids/train_config.h"
 
 namespace lagrad::tool {
 
@@ -11,6 +12,7 @@ struct LoadedModel {
   std::shared_ptr<ParticleNetwork> net;
   std::string checkpoint;  // the file read
   long long step = 0;
+  EvaluationConfig evaluation;  // the training config's evaluation section (defaults if none)
 };
 
 LoadedModel load_particle_network(const std::string& checkpoint_or_dir);

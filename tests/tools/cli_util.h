@@ -1,5 +1,6 @@
 #pragma once
 // Running the built `lagrad` tool from tests, as a user runs it.
+#include <doctest/doctest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -60,5 +61,14 @@ inline Run run_tool(const TempDir& dir, const std::string& args) {
 
 inline std::string quoted(const std::string& s) { return "'" + s + "'"; }
 inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+// The tool's error contract: exit code 1 and exactly one line, "lagrad: error: ...".
+inline void check_one_error_line(const Run& r) {
+  INFO("stderr: " << r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.rfind("lagrad: error: ", 0) == 0);
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK((!r.err.empty() && r.err.back() == '\n'));
+}
 
 }  // namespace lagrad::test

@@ -26,15 +26,6 @@ namespace {
 
 const std::string kDir = LAGRAD_SHARED_DIR "/data/dlf_pretrained/";
 
-// Exactly one line, "lagrad: error: ...".
-void check_one_error_line(const Run& r) {
-  CHECK(r.exit_code != 0);
-  CHECK(r.err.rfind("lagrad: error: ", 0) == 0);
-  REQUIRE(!r.err.empty());
-  CHECK(r.err.back() == '\n');
-  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
-}
-
 
 // A few particles over a floor, enough for every layer to matter.
 ParticleStep one_step(ParticleNetwork& net) {
