@@ -189,7 +189,11 @@ Checkpoint load_checkpoint(const std::string& path) {
     }
   } catch (const std::runtime_error& e) {
     // cereal::Exception derives from std::runtime_error: truncation and parse errors land here.
-    throw std::runtime_error("cannot read checkpoint '" + path + "': " + e.what());
+    const std::string what = e.what();
+    if (!json && what.rfind("Failed to read", 0) == 0)
+      throw std::runtime_error("cannot read checkpoint '" + path + "': truncated (the file ends inside the record, " +
+                               std::to_string(bytes.size()) + " bytes)");
+    throw std::runtime_error("cannot read checkpoint '" + path + "': " + what);
   } catch (const std::exception& e) {
     throw std::runtime_error("cannot read checkpoint '" + path + "': corrupted (" + e.what() + ")");
   }
