@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "cconv_kink_free.h"
 #include "cconv_layer_reference.h"
 #include "core/ops.h"
 #include "core/random.h"
@@ -16,8 +17,6 @@
 #include "expect_grad_ok.h"
 #include "layers/continuous_conv.h"
 #include "layers/continuous_conv_transpose.h"
-#include "layers/kernels/cconv_geometry.h"
-#include "test_cconv_layer_kinks.h"
 
 namespace lagrad {
 namespace {
@@ -122,26 +121,6 @@ TEST_CASE("ContinuousConvTranspose: user window_fn and activation_fn match the r
   check_window_argument(w, testing::reference_search(out, inp, ext, Metric::L2, false));
 }
 
-// Random positions in [0, 0.5]^3 whose neighbor entries stay off the filter's kinks and whose
-// pairs stay off the search boundary (|r - 1| > 0.01).
-void kink_free_positions(Tensor& cols, Tensor& rows, const Tensor& ext, CoordinateMapping mapping,
-                         std::uint64_t seed) {
-  kernels::CConvGeometry g;
-  g.mapping = mapping;
-  g.k[0] = g.k[1] = g.k[2] = 3;
-  for (std::uint64_t s = seed; s < seed + 5000; ++s) {
-    Rng rng(s);
-    for (Tensor* t : {&cols, &rows})
-      for (Index k = 0; k < t->numel(); ++k) t->data()[k] = rng.uniform(0.0f, 0.5f);
-    const auto ref = testing::reference_search(cols, rows, ext, Metric::L2, false);
-    if (ref.index.size() > 20 && ref.boundary_margin > 0.01 &&
-        testing::cconv_kink_margin(g, cols.data(), rows.data(), ext.data(), false, ref.index, ref.row_splits) >
-            0.02)
-      return;
-  }
-  FAIL("no kink-free configuration found");
-}
-
 testing::GradcheckOptions layer_gradcheck_options(std::vector<std::string> names) {
   testing::GradcheckOptions opt;
   opt.set_eps(2e-4).set_atol(3e-3).set_rtol(3e-2).set_names(std::move(names));
@@ -160,7 +139,7 @@ TEST_CASE("ContinuousConv: gradients flow through the user window and activation
   fill_uniform(conv.kernel(), -1.0f, 1.0f, 22);
   Tensor inp = Tensor::zeros({6, 3}), out = Tensor::zeros({6, 3});
   const Tensor ext = Tensor::full({6}, 1.3f);
-  kink_free_positions(inp, out, ext, CoordinateMapping::BallToCubeRadial, 300);
+  REQUIRE(testing::find_kink_free_positions(inp, out, ext, testing::KinkFreeSpec(), 300));
   std::vector<Tensor> xs = {uniform({6, 2}, -1.0f, 1.0f, 23), inp, out, ext.clone()};
   for (auto& t : xs) t.set_requires_grad(true);
   testing::expect_grad_ok([&](const std::vector<Tensor>& in) { return conv(in[0], in[1], in[2], in[3]); }, xs,
@@ -175,7 +154,7 @@ TEST_CASE("ContinuousConvTranspose: gradients flow through the user window") {
   Tensor inp = Tensor::zeros({5, 3}), out = Tensor::zeros({7, 3});
   const Tensor ext = Tensor::full({5}, 1.3f);
   // rows = the layer's inputs, listing its outputs
-  kink_free_positions(out, inp, ext, CoordinateMapping::BallToCubeRadial, 400);
+  REQUIRE(testing::find_kink_free_positions(out, inp, ext, testing::KinkFreeSpec(), 400));
   std::vector<Tensor> xs = {uniform({5, 2}, -1.0f, 1.0f, 33), inp, out, ext.clone()};
   for (auto& t : xs) t.set_requires_grad(true);
   testing::expect_grad_ok([&](const std::vector<Tensor>& in) { return convt(in[0], in[1], in[2], in[3]); }, xs,
