@@ -32,7 +32,8 @@ static void make_batch(Rng& rng, Index n, Tensor& x, Tensor& y) {
 }
 
 int main(int argc, char** argv) {
-  std::string ckpt_path = "fit_mlp.ckpt";
+  // The checkpoint goes to the temp folder unless --checkpoint says where (not into the cwd).
+  std::string ckpt_path = (std::filesystem::temp_directory_path() / "lagrad_fit_mlp.ckpt").string();
   for (int i = 1; i + 1 < argc; ++i)
     if (std::strcmp(argv[i], "--checkpoint") == 0) ckpt_path = argv[i + 1];
   try {

@@ -1,12 +1,12 @@
 // `lagrad train CONFIG.yaml`: trains (or resumes) a DeepLagrangianFluids network.
 #include <spdlog/sinks/basic_file_sink.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <csignal>
 #include <filesystem>
+#include <vector>
 
 #include "fluids/train_config.h"
 #include "fluids/trainer.h"
@@ -46,12 +46,14 @@ CommandRegistrar reg([](CLI::App& app, CLI::App*& sub) -> CommandRun {
     opts.on_start = [&] {
       // From here on every log line also goes to <dir>/train.log.
       std::filesystem::create_directories(dir);
-      auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
       auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>((std::filesystem::path(dir) / "train.log").string());
-      auto logger = std::make_shared<spdlog::logger>("lagrad-train", spdlog::sinks_init_list{console, file});
+      std::vector<spdlog::sink_ptr> sinks = spdlog::default_logger()->sinks();  // stderr and --log-file
+      sinks.push_back(file);
+      auto logger = std::make_shared<spdlog::logger>("lagrad-train", sinks.begin(), sinks.end());
       logger->set_level(spdlog::default_logger()->level());
       spdlog::set_default_logger(logger);
-      file_log = std::make_shared<spdlog::logger>("lagrad-train", file);
+      // Every sink but the console (the first, set up by main) gets the step lines.
+      file_log = std::make_shared<spdlog::logger>("lagrad-train", sinks.begin() + 1, sinks.end());
       file_log->set_level(logger->level());
       spdlog::info("training {} in {} (dataset {})", a->config, dir, config.dataset_dir);
     };

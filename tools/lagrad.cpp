@@ -1,6 +1,7 @@
 // The lagrad command-line tool. Each subcommand lives in its own tools/cmd_*.cpp and registers
 // itself; main parses, runs the chosen command, and turns any exception into one line on
 // stderr and exit code 1.
+#include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -35,6 +36,8 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "Log level")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
       ->capture_default_str();
+  std::string log_file;
+  app.add_option("--log-file", log_file, "Also append the log to this file");
   std::vector<std::pair<CLI::App*, lagrad::tool::CommandRun>> commands;
   for (auto& setup : lagrad::tool::command_registry()) {
     CLI::App* sub = nullptr;
@@ -51,7 +54,9 @@ int main(int argc, char** argv) {
   }
   try {
     // Logs go to stderr so that stdout carries only results (JSON of bench, evaluate, info).
-    spdlog::set_default_logger(spdlog::stderr_color_mt("lagrad"));
+    std::vector<spdlog::sink_ptr> sinks{std::make_shared<spdlog::sinks::stderr_color_sink_mt>()};
+    if (!log_file.empty()) sinks.push_back(std::make_shared<spdlog::sinks::basic_file_sink_mt>(log_file));
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>("lagrad", sinks.begin(), sinks.end()));
     spdlog::set_level(spdlog::level::from_str(log_level));
     for (auto& [sub, run] : commands)
       if (sub && sub->parsed()) return run();

@@ -61,6 +61,7 @@ TEST_CASE("pipeline: generate, train, resume, evaluate, run") {
   REQUIRE(full.exit_code == 0);
   CHECK(fs::exists(dir.file("full/metrics.jsonl")));
   CHECK(contains(read_text(dir.file("full/metrics.jsonl")), "\"eval/err_n1\""));
+  CHECK(contains(read_text(dir.file("full/train.log")), "step 4/4 loss"));
 
   SUBCASE("an interrupted run resumes to bitwise the same parameters") {
     const Run part = run_tool(dir, "train " + quoted(dir.file("one.yaml")) + " --no-progress --max-iter 2 --train-dir " +
@@ -88,11 +89,13 @@ TEST_CASE("pipeline: generate, train, resume, evaluate, run") {
     CHECK(contains(json, "\"whole_seq_err\""));
     CHECK_FALSE(contains(json, "null"));
 
-    const Run run = run_tool(dir, "run " + quoted(dir.file("full")) + " --dataset-file " + quoted(valid[0]) +
-                                      " -n 3 --write-dataset -o " + quoted(dir.file("roll")));
+    const Run run = run_tool(dir, "--log-file " + quoted(dir.file("run.log")) + " run " + quoted(dir.file("full")) +
+                                      " --dataset-file " + quoted(valid[0]) + " -n 3 --write-dataset -o " +
+                                      quoted(dir.file("roll")));
     INFO(run.err);
     REQUIRE(run.exit_code == 0);
     CHECK(contains(run.err, "ms per step"));
+    CHECK(contains(read_text(dir.file("run.log")), "ms per step"));
     std::vector<float> pos, vel;
     read_ply(dir.file("roll/fluid_0003.ply"), pos, &vel);
     CHECK(pos.size() == read_dataset_file(valid[0]).frames[0].pos.size());
