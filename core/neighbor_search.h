@@ -1,8 +1,8 @@
 #pragma once
 // Fixed-radius and per-query radius neighbor search on 3-D points, results in CSR form.
 //
-// Rows are in a deterministic order (neighbors of a query sorted by ascending point index),
-// bitwise the same for any thread count. The spatial index stores occupied cells only, so
+// Rows are in a deterministic order, bitwise the same for any thread count: the index's spatial
+// order by default, ascending point index with RadiusSearchOptions::sort_neighbors. The spatial index stores occupied cells only, so
 // memory is O(points), never O(bounding box). Point and query counts must be below 2^32.
 // See docs/neighbor_search.md.
 #include <memory>
@@ -30,6 +30,10 @@ struct RadiusSearchOptions {
   Metric metric = Metric::L2;
   bool ignore_query_points = false;  // skip points at exactly the query position
   bool return_distances = true;
+  // Rows sorted by ascending point index. Off: each row lists its neighbors in the spatial order
+  // of the index (by row z, row y, then x; rows of the index's cell size), which saves a sort
+  // per row. Either order is deterministic and independent of the thread count.
+  bool sort_neighbors = false;
 };
 
 // A reusable spatial hash over a point set (Open3D's fixed_radius_search_hash_table). Built

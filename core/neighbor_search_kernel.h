@@ -1,5 +1,5 @@
 #pragma once
-// Internal to core: the two-pass radius search over a SpatialHashIndex (no validation here).
+// Internal to core: the radius search over a SpatialHashIndex (no validation here).
 #include "core/neighbor_search.h"
 #include "core/spatial_hash.h"
 
@@ -13,8 +13,9 @@ struct RadiusSearchJob {
   float max_radius;             // <= the index cell size
 };
 
-// Pass 1 counts each query's neighbors into out.row_splits, a scan makes the offsets, pass 2
-// writes each row sorted by point index. `out`'s buffers are reused where large enough.
+// One traversal of the queries in fixed chunks writes each chunk's rows into a pooled
+// chunk buffer and the row lengths into out.row_splits; a scan makes the offsets, and a
+// parallel copy moves the rows into place. `out`'s buffers are reused where large enough.
 void run_radius_search(const RadiusSearchJob& job, const RadiusSearchOptions& options,
                        NeighborList& out);
 

@@ -8,6 +8,8 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "core/neighbor_search.h"
@@ -41,8 +43,8 @@ double ref_distance(Metric m, const float* a, const float* b) {
 bool same_position(const float* a, const float* b) { return a[0] == b[0] && a[1] == b[1] && a[2] == b[2]; }
 
 // Checks `got` against the brute force. Pairs within a relative 1e-5 of the radius may go
-// either way (the search tests in float); everything else must agree, rows must be strictly
-// ascending, distances must match.
+// either way (the search tests in float); everything else must agree, no point may be listed
+// twice in a row, rows must be strictly ascending with sort_neighbors, distances must match.
 void check_brute_force(const Points& pts, const Points& qs, const std::vector<float>& radii,
                        const RadiusSearchOptions& o, const NeighborList& got) {
   const Index np = count_of(pts), nq = count_of(qs);
@@ -63,11 +65,14 @@ void check_brute_force(const Points& pts, const Points& qs, const std::vector<fl
         FAIL_CHECK("query " << q << ": neighbor index " << p << " out of range");
         continue;
       }
-      if (e > got.row_splits[q] && !(got.neighbors_index[e - 1] < p)) {
+      if (o.sort_neighbors && e > got.row_splits[q] && !(got.neighbors_index[e - 1] < p)) {
         ++errors;
         FAIL_CHECK("query " << q << ": row not strictly ascending at entry " << e);
       }
-      listed.insert(p);
+      if (!listed.insert(p).second) {
+        ++errors;
+        FAIL_CHECK("query " << q << ": point " << p << " listed twice");
+      }
       const double d = ref_distance(o.metric, &pts[3 * p], qp);
       if (d > thr * (1 + 1e-5) + 1e-30 || (o.ignore_query_points && same_position(&pts[3 * p], qp))) {
         ++errors;
@@ -95,16 +100,20 @@ void check_fixed(const Points& pts, const Points& qs, float radius, const Radius
   check_brute_force(pts, qs, std::vector<float>(qs.size() / 3, radius), o, got);
 }
 
-// Every metric, with and without ignore_query_points.
+// Every metric, with and without ignore_query_points, in both row orders.
 void check_all_options(const Points& pts, const Points& qs, float radius) {
   for (Metric m : {Metric::L1, Metric::L2, Metric::Linf}) {
     for (bool ignore : {false, true}) {
-      CAPTURE(metric_name(m));
-      CAPTURE(ignore);
-      RadiusSearchOptions o;
-      o.metric = m;
-      o.ignore_query_points = ignore;
-      check_fixed(pts, qs, radius, o);
+      for (bool sort : {false, true}) {
+        CAPTURE(metric_name(m));
+        CAPTURE(ignore);
+        CAPTURE(sort);
+        RadiusSearchOptions o;
+        o.metric = m;
+        o.ignore_query_points = ignore;
+        o.sort_neighbors = sort;
+        check_fixed(pts, qs, radius, o);
+      }
     }
   }
 }
@@ -114,6 +123,21 @@ bool same_list(const NeighborList& a, const NeighborList& b) {
          a.distances.size() == b.distances.size() &&
          std::equal(a.distances.begin(), a.distances.end(), b.distances.begin(),
                     [](float x, float y) { return std::memcmp(&x, &y, sizeof(float)) == 0; });
+}
+
+// The list with each row sorted by point index (distances carried along).
+NeighborList sorted_rows(NeighborList nl) {
+  for (Index q = 0; q < nl.num_queries(); ++q) {
+    const Index b = nl.row_splits[q], e = nl.row_splits[q + 1];
+    std::vector<std::pair<Index, float>> row;
+    for (Index k = b; k < e; ++k) row.emplace_back(nl.neighbors_index[k], nl.distances.empty() ? 0.0f : nl.distances[k]);
+    std::sort(row.begin(), row.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+    for (Index k = b; k < e; ++k) {
+      nl.neighbors_index[k] = row[k - b].first;
+      if (!nl.distances.empty()) nl.distances[k] = row[k - b].second;
+    }
+  }
+  return nl;
 }
 
 }  // namespace
@@ -247,7 +271,13 @@ TEST_CASE("neighbor_search: a SpatialHashIndex is reusable across searches") {
       o.metric = Metric::L1;
       const NeighborList with = fixed_radius_search(p.data(), 800, q.data(), count_of(q), r, o, &index);
       const NeighborList without = fixed_radius_search(p.data(), 800, q.data(), count_of(q), r, o);
-      CHECK(same_list(with, without));
+      // The spatial row order follows the index's cells: same rows up to order.
+      CHECK(same_list(sorted_rows(with), sorted_rows(without)));
+      if (r == index.cell_size()) CHECK(same_list(with, without));
+      RadiusSearchOptions sorted = o;
+      sorted.sort_neighbors = true;
+      CHECK(same_list(fixed_radius_search(p.data(), 800, q.data(), count_of(q), r, sorted, &index),
+                      sorted_rows(with)));
       check_brute_force(p, q, std::vector<float>(q.size() / 3, r), o, with);
     }
   }
@@ -267,8 +297,8 @@ TEST_CASE("neighbor_search: a SpatialHashIndex is reusable across searches") {
   // Moving keeps the index usable.
   SpatialHashIndex source(p.data(), 800, 0.25f);
   const SpatialHashIndex moved(std::move(source));
-  CHECK(same_list(fixed_radius_search(p.data(), 800, p.data(), 800, 0.2f, {}, &moved),
-                  fixed_radius_search(p.data(), 800, p.data(), 800, 0.2f)));
+  CHECK(same_list(sorted_rows(fixed_radius_search(p.data(), 800, p.data(), 800, 0.2f, {}, &moved)),
+                  sorted_rows(fixed_radius_search(p.data(), 800, p.data(), 800, 0.2f))));
   // An empty index.
   const SpatialHashIndex empty(nullptr, 0, 1.0f);
   CHECK(fixed_radius_search(nullptr, 0, p.data(), 3, 0.5f, {}, &empty).row_splits == IndexVector(4, 0));
@@ -340,6 +370,48 @@ TEST_CASE("neighbor_search: results do not depend on the thread count") {
   // A spot check of the large set against brute force.
   const Points few(q.begin(), q.begin() + 3 * 40);
   check_fixed(p, few, 0.12f, o);
+}
+
+TEST_CASE("neighbor_search: row order, spatial by default, by point index with sort_neighbors") {
+  // Points in random order, so that spatial order and index order differ.
+  const Points p = uniform_points(6000, -1.0f, 1.0f, 30);
+  const Points q = uniform_points(700, -1.1f, 1.1f, 31);
+  const float radius = 0.2f;
+  RadiusSearchOptions o;
+  CHECK_FALSE(o.sort_neighbors);
+  for (const Points* qs : {&p, &q}) {
+    const Index nq = count_of(*qs);
+    const NeighborList spatial = fixed_radius_search(p.data(), 6000, qs->data(), nq, radius, o);
+    o.sort_neighbors = true;
+    const NeighborList sorted = fixed_radius_search(p.data(), 6000, qs->data(), nq, radius, o);
+    o.sort_neighbors = false;
+    CHECK(spatial.num_neighbors() > 10 * nq);
+    CHECK(same_list(sorted_rows(spatial), sorted));
+    CHECK_FALSE(same_list(spatial, sorted));
+    check_brute_force(p, *qs, std::vector<float>(nq, radius), o, spatial);
+    // Spatial order: by row z, row y (rows of width cell_size * (1 + 1e-4), the cell size being
+    // the radius here), then x, then point index.
+    const double w = double(radius) * (1 + 1e-4);
+    auto key = [&](Index i) {
+      const float* v = &p[3 * i];
+      return std::make_tuple(std::floor(v[2] / w), std::floor(v[1] / w), v[0], i);
+    };
+    Index out_of_order = 0;
+    for (Index r = 0; r < nq; ++r)
+      for (Index e = spatial.row_splits[r] + 1; e < spatial.row_splits[r + 1]; ++e)
+        out_of_order += !(key(spatial.neighbors_index[e - 1]) < key(spatial.neighbors_index[e]));
+    CHECK(out_of_order == 0);
+  }
+  // Both orders are independent of the thread count.
+  for (bool sort : {false, true}) {
+    o.sort_neighbors = sort;
+    set_num_threads(1);
+    const NeighborList one = fixed_radius_search(p.data(), 6000, q.data(), 700, radius, o);
+    set_num_threads(2);
+    const NeighborList two = fixed_radius_search(p.data(), 6000, q.data(), 700, radius, o);
+    set_num_threads(0);
+    CHECK(same_list(one, two));
+  }
 }
 
 TEST_CASE("neighbor_search: invert_neighbor_list round-trips") {
