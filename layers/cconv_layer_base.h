@@ -32,7 +32,8 @@ struct CConvNeighborArgs {
   // A spatial index over the searched points, reused across calls; scalar extents only.
   const SpatialHashIndex* hash_table = nullptr;
   // Override the search (Open3D's user_neighbors_*). No window is applied;
-  // user_neighbors_importance (optional, [E]) is used as the neighbor importance.
+  // user_neighbors_importance (optional, [E]) is used as the neighbor importance. The layer
+  // checks the lists (ranges, row splits, importance length) and names these fields in errors.
   const IndexVector* user_neighbors_index = nullptr;
   const IndexVector* user_neighbors_row_splits = nullptr;
   Tensor user_neighbors_importance;
