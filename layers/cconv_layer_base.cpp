@@ -146,8 +146,8 @@ std::shared_ptr<const NeighborList> cconv_radius_search(const Tensor& points, co
   return list;
 }
 
-CConvLayerBase::CConvLayerBase(const char* layer_name, ContinuousConvOptions options)
-    : layer_name_(layer_name), options_(std::move(options)) {
+CConvLayerBase::CConvLayerBase(const char* layer_name, NeighborRows rows, ContinuousConvOptions options)
+    : layer_name_(layer_name), rows_(rows), options_(std::move(options)) {
   validate_options(layer_name_, options_, op_options_, metric_, window_);
   const auto& o = options_.offset();
   offset_ = register_buffer("offset", Tensor::from_vector({3}, {o[0], o[1], o[2]}));
@@ -239,9 +239,9 @@ void CConvLayerBase::check_user_neighbors(const CConvNeighborArgs& args, const T
   auto count = [](const Tensor& t) { return t.defined() && t.rank() == 2 && t.dim(1) == 3 ? t.dim(0) : Index(-1); };
   const Index rows = count(queries), cols = count(points);
   if (rows < 0 || cols < 0) return;
-  // Rows of the list: ContinuousConv's output points, the transpose's input points.
-  const bool transpose = std::string(layer_name_) == "ContinuousConvTranspose";
-  const std::string rows_name = transpose ? "num_inp" : "num_out", cols_name = transpose ? "num_out" : "num_inp";
+  const bool rows_are_inputs = rows_ == NeighborRows::InputPoints;
+  const std::string rows_name = rows_are_inputs ? "num_inp" : "num_out";
+  const std::string cols_name = rows_are_inputs ? "num_out" : "num_inp";
   const std::string L = std::string(layer_name_) + ": ";
   auto num = [](auto v) { return std::to_string(v); };
   const IndexVector& rs = *args.user_neighbors_row_splits;

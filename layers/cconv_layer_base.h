@@ -57,9 +57,10 @@ class CConvLayerBase : public Module {
   Metric metric() const { return metric_; }
 
  protected:
-  // Validates the options (std::invalid_argument prefixed with layer_name) and builds the
-  // layer when options.in_channels() is given.
-  CConvLayerBase(const char* layer_name, ContinuousConvOptions options);
+  // Which point set indexes the rows of the layer's neighbor lists (the search queries).
+  enum class NeighborRows { OutputPoints, InputPoints };
+  // Validates the options (std::invalid_argument prefixed with layer_name).
+  CConvLayerBase(const char* layer_name, NeighborRows rows, ContinuousConvOptions options);
   // Only derived constructors may build: build() is virtual.
   void build_if_width_known();
 
@@ -76,6 +77,7 @@ class CConvLayerBase : public Module {
   Tensor finish(Tensor out) const;
 
   const char* layer_name_;
+  NeighborRows rows_;  // names the rows and columns in user neighbor-list errors
   ContinuousConvOptions options_;
   CConvOpOptions op_options_;
   Metric metric_ = Metric::L2;

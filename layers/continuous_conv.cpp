@@ -7,7 +7,7 @@
 
 namespace lagrad {
 
-ContinuousConv::ContinuousConv(ContinuousConvOptions options) : CConvLayerBase("ContinuousConv", std::move(options)) {
+ContinuousConv::ContinuousConv(ContinuousConvOptions options) : CConvLayerBase("ContinuousConv", NeighborRows::OutputPoints, std::move(options)) {
   build_if_width_known();
 }
 

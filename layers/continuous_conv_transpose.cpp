@@ -5,7 +5,7 @@
 namespace lagrad {
 
 ContinuousConvTranspose::ContinuousConvTranspose(ContinuousConvOptions options)
-    : CConvLayerBase("ContinuousConvTranspose", std::move(options)) {
+    : CConvLayerBase("ContinuousConvTranspose", NeighborRows::InputPoints, std::move(options)) {
   if (options_.use_dense_layer_for_center())
     throw std::invalid_argument("ContinuousConvTranspose: use_dense_layer_for_center is not supported");
   build_if_width_known();
