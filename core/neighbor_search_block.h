@@ -115,20 +115,42 @@ struct BlockSource {
   const std::uint32_t* ids;
 };
 
+// Scalar window step: the first position in [pos, end) whose x is not below `bound` (below:
+// x < bound, or x <= bound when kInclusive), for x sorted ascending.
+template <bool kInclusive>
+LAGRAD_HOT Index skip_below_scalar(const float* x, Index pos, Index end, float bound) {
+  while (pos < end && (kInclusive ? x[pos] <= bound : x[pos] < bound)) ++pos;
+  return pos;
+}
+
+// Tests blocks of consecutive index points against queries. A block is loaded once and tested
+// against every query of a tile (kTile queries sharing an x-window), each test appending that
+// query's hits.
 template <Metric M, bool kIgnore>
 struct BlockTester {
   static constexpr int kLanes = simd::kLanes;
-  simd::f8 qx, qy, qz, thr;
-
-  BlockTester(float x, float y, float z, float threshold)
-      : qx(simd::f8{} + x), qy(simd::f8{} + y), qz(simd::f8{} + z), thr(simd::f8{} + threshold) {}
-
-  // Tests points [j, j + n) (0 < n <= 8; may read up to 8 points from j), writes the hits at
-  // ids_out / d (room for 8 each; d always written) and returns their number.
-  LAGRAD_HOT Index test(const BlockSource& s, Index j, Index n, std::uint32_t* ids_out, float* d) const {
+  static constexpr int kTile = 2;  // 16 vector registers: 2 queries + a block fit
+  struct Query {
+    simd::f8 x, y, z, thr;
+  };
+  struct Block {
     simd::f8 x, y, z;
-    simd::load(x, s.x + j), simd::load(y, s.y + j), simd::load(z, s.z + j);
-    simd::f8 dx = x - qx, dy = y - qy, dz = z - qz;
+    simd::i8 valid;
+    const std::uint32_t* ids;
+  };
+
+  static Query query(float x, float y, float z, float threshold) {
+    return {simd::f8{} + x, simd::f8{} + y, simd::f8{} + z, simd::f8{} + threshold};
+  }
+  // Points [j, j + n), 0 < n <= 8 (reads 8 points from j: the arrays are padded).
+  LAGRAD_HOT static void load(const BlockSource& s, Index j, Index n, Block& b) {
+    simd::load(b.x, s.x + j), simd::load(b.y, s.y + j), simd::load(b.z, s.z + j);
+    b.valid = simd::kIota < static_cast<std::int32_t>(n);
+    b.ids = s.ids + j;
+  }
+  // Writes the hits of the block for q at ids_out / d (room for 8 each) and returns their number.
+  LAGRAD_HOT static Index test(const Block& b, const Query& q, std::uint32_t* ids_out, float* d) {
+    simd::f8 dx = b.x - q.x, dy = b.y - q.y, dz = b.z - q.z;
     simd::f8 dist;
     if constexpr (M == Metric::L2) {
       dx *= dx, dy *= dy, dz *= dz;
@@ -145,10 +167,18 @@ struct BlockTester {
         dist = axy > az ? axy : az;
       }
     }
-    simd::i8 hit = dist <= thr;
-    if constexpr (kIgnore) hit &= ~((x == qx) & (y == qy) & (z == qz));
-    if (n < kLanes) hit &= simd::kIota < static_cast<std::int32_t>(n);
-    return compact(hit, dist, s.ids + j, ids_out, d);
+    simd::i8 hit = (dist <= q.thr) & b.valid;
+    if constexpr (kIgnore) hit &= ~((b.x == q.x) & (b.y == q.y) & (b.z == q.z));
+    return compact(hit, dist, b.ids, ids_out, d);
+  }
+  template <bool kInclusive>
+  LAGRAD_HOT static Index skip_below(const float* x, Index pos, Index end, float bound) {
+    return skip_below_scalar<kInclusive>(x, pos, end, bound);
+  }
+  // Moves n hits from (ids, d) + from down to + to (to < from).
+  LAGRAD_HOT static void move_hits(std::uint32_t* ids, float* d, Index to, Index from, Index n) {
+    std::memmove(ids + to, ids + from, sizeof(std::uint32_t) * n);
+    std::memmove(d + to, d + from, sizeof(float) * n);
   }
 };
 
@@ -159,18 +189,29 @@ struct BlockTester {
 template <Metric M, bool kIgnore>
 struct BlockTester16 {
   static constexpr int kLanes = 16;
-  __m512 qx, qy, qz, thr;
+  static constexpr int kTile = 2;  // more queries widen the shared x-window too much
+  struct Query {
+    __m512 x, y, z, thr;
+  };
+  struct Block {
+    __m512 x, y, z;
+    __m512i ids;
+    __mmask16 valid;
+  };
 
-  BlockTester16(float x, float y, float z, float threshold)
-      : qx(_mm512_set1_ps(x)), qy(_mm512_set1_ps(y)), qz(_mm512_set1_ps(z)), thr(_mm512_set1_ps(threshold)) {}
-
-  // As BlockTester::test with 16 lanes; reads only points [j, j + n).
-  LAGRAD_HOT Index test(const BlockSource& s, Index j, Index n, std::uint32_t* ids_out, float* d) const {
-    const __mmask16 valid = n >= kLanes ? __mmask16(0xffff) : __mmask16((1u << n) - 1);
-    const __m512 x = _mm512_maskz_loadu_ps(valid, s.x + j);
-    const __m512 y = _mm512_maskz_loadu_ps(valid, s.y + j);
-    const __m512 z = _mm512_maskz_loadu_ps(valid, s.z + j);
-    __m512 dx = _mm512_sub_ps(x, qx), dy = _mm512_sub_ps(y, qy), dz = _mm512_sub_ps(z, qz);
+  static Query query(float x, float y, float z, float threshold) {
+    return {_mm512_set1_ps(x), _mm512_set1_ps(y), _mm512_set1_ps(z), _mm512_set1_ps(threshold)};
+  }
+  // Points [j, j + n), 0 < n <= 16; reads nothing past them.
+  LAGRAD_HOT static void load(const BlockSource& s, Index j, Index n, Block& b) {
+    b.valid = n >= kLanes ? __mmask16(0xffff) : __mmask16((1u << n) - 1);
+    b.x = _mm512_maskz_loadu_ps(b.valid, s.x + j);
+    b.y = _mm512_maskz_loadu_ps(b.valid, s.y + j);
+    b.z = _mm512_maskz_loadu_ps(b.valid, s.z + j);
+    b.ids = _mm512_maskz_loadu_epi32(b.valid, s.ids + j);
+  }
+  LAGRAD_HOT static Index test(const Block& b, const Query& q, std::uint32_t* ids_out, float* d) {
+    __m512 dx = _mm512_sub_ps(b.x, q.x), dy = _mm512_sub_ps(b.y, q.y), dz = _mm512_sub_ps(b.z, q.z);
     __m512 dist;
     if constexpr (M == Metric::L2) {
       dx = _mm512_mul_ps(dx, dx), dy = _mm512_mul_ps(dy, dy), dz = _mm512_mul_ps(dz, dz);
@@ -184,17 +225,43 @@ struct BlockTester16 {
         dist = _mm512_max_ps(_mm512_max_ps(ax, ay), az);
       }
     }
-    __mmask16 hit = _mm512_mask_cmp_ps_mask(valid, dist, thr, _CMP_LE_OQ);
+    __mmask16 hit = _mm512_mask_cmp_ps_mask(b.valid, dist, q.thr, _CMP_LE_OQ);
     if constexpr (kIgnore) {
-      __mmask16 same = _mm512_mask_cmp_ps_mask(hit, x, qx, _CMP_EQ_OQ);
-      same = _mm512_mask_cmp_ps_mask(same, y, qy, _CMP_EQ_OQ);
-      same = _mm512_mask_cmp_ps_mask(same, z, qz, _CMP_EQ_OQ);
-      hit = static_cast<__mmask16>(hit & ~same);
+      // Three independent compares rather than one masked chain: shorter latency.
+      const __mmask16 sx = _mm512_cmp_ps_mask(b.x, q.x, _CMP_EQ_OQ);
+      const __mmask16 sy = _mm512_cmp_ps_mask(b.y, q.y, _CMP_EQ_OQ);
+      const __mmask16 sz = _mm512_cmp_ps_mask(b.z, q.z, _CMP_EQ_OQ);
+      hit = _kandn_mask16(_kand_mask16(_kand_mask16(sx, sy), sz), hit);
     }
-    const __m512i id = _mm512_maskz_loadu_epi32(valid, s.ids + j);
-    _mm512_storeu_si512(ids_out, _mm512_maskz_compress_epi32(hit, id));
+    _mm512_storeu_si512(ids_out, _mm512_maskz_compress_epi32(hit, b.ids));
     _mm512_storeu_ps(d, _mm512_maskz_compress_ps(hit, dist));
     return __builtin_popcount(hit);
+  }
+  // skip_below_scalar 16 points at a time: x is sorted, so the points below form a prefix.
+  template <bool kInclusive>
+  LAGRAD_HOT static Index skip_below(const float* x, Index pos, Index end, float bound) {
+    const __m512 vb = _mm512_set1_ps(bound);
+    while (pos < end) {
+      const Index n = end - pos;
+      const __mmask16 valid = n >= kLanes ? __mmask16(0xffff) : __mmask16((1u << n) - 1);
+      const __m512 v = _mm512_maskz_loadu_ps(valid, x + pos);
+      const __mmask16 below = _mm512_mask_cmp_ps_mask(valid, v, vb, kInclusive ? _CMP_LE_OQ : _CMP_LT_OQ);
+      const int c = __builtin_popcount(below);
+      pos += c;
+      if (c < kLanes) break;
+    }
+    return pos;
+  }
+  // Moves n hits from (ids, d) + from down to + to (to < from), 16 at a time: each vector is
+  // loaded before it is stored, so a forward copy to a lower address is safe; the last store
+  // may write up to 15 entries past to + n, which the caller leaves room for.
+  LAGRAD_HOT static void move_hits(std::uint32_t* ids, float* d, Index to, Index from, Index n) {
+    for (Index i = 0; i < n; i += kLanes) {
+      const __m512i v = _mm512_loadu_si512(ids + from + i);
+      const __m512 w = _mm512_loadu_ps(d + from + i);
+      _mm512_storeu_si512(ids + to + i, v);
+      _mm512_storeu_ps(d + to + i, w);
+    }
   }
 };
 #endif

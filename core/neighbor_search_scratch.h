@@ -36,7 +36,10 @@ struct ChunkHits {
 
 struct SearchScratch {
   std::vector<ChunkHits> chunks;
+  // Per original query: where its row starts, (chunk << kChunkShift) | offset in the chunk.
+  UninitVector<std::uint64_t> where;
 };
+constexpr int kChunkShift = 40;
 
 // Takes a scratch set from the pool (a new one if none is free) and returns it on destruction.
 class ScratchLease {

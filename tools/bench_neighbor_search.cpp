@@ -10,6 +10,8 @@
 //                zero-filling ~12 bytes per neighbor and the page faults that come with it
 //   ms_shuffled  like ms, with the points in random order (rows are then written in random
 //                order and neighbor indices are unrelated to positions)
+//   ms_sorted    like ms, with RadiusSearchOptions::sort_neighbors (rows by point index
+//                instead of the default spatial order)
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -83,11 +85,19 @@ void run(const BenchOptions& options, Json& out) {
       });
       NeighborList reused_mixed;
       const double ms_mixed = timed(mixed, reused_mixed);
+      RadiusSearchOptions sorted = search;
+      sorted.sort_neighbors = true;
+      NeighborList reused_sorted;
+      const double ms_sorted = median_ms(options.repeats, [&] {
+        const SpatialHashIndex index(points.data(), n, kRadius);
+        fixed_radius_search(points.data(), n, points.data(), n, kRadius, sorted, &index, reused_sorted);
+      });
       Json t = Json::object();
       t.set("threads", threads);
       t.set("ms", ms);
       t.set("ms_fresh", ms_fresh);
       t.set("ms_shuffled", ms_mixed);
+      t.set("ms_sorted", ms_sorted);
       t.set("ns_per_point", 1e6 * ms / static_cast<double>(n));
       per_thread.push(std::move(t));
       if (threads == 1) ms_one = ms;
