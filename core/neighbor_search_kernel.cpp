@@ -31,6 +31,8 @@ constexpr int kMaxRows = (2 * kMaxReach + 1) * (2 * kMaxReach + 1);
 constexpr Index kChunkQueries = 512;
 // Queries per task of the copy into the CSR.
 constexpr Index kCopyGrain = 2048;
+// How many rows ahead the copy prefetches its source.
+constexpr Index kCopyPrefetch = 8;
 
 // The value the metric distance is compared to (inclusive): r^2 for L2, r otherwise.
 template <Metric M>
@@ -287,6 +289,18 @@ void copy_rows(const std::vector<ChunkHits>& chunks, const std::uint64_t* where,
                const Index* splits, Index* neighbors, float* distances) {
   constexpr std::uint64_t kOffsetMask = (std::uint64_t(1) << nsearch::kChunkShift) - 1;
   for (Index q = qb; q < qe; ++q) {
+    if (q + kCopyPrefetch < qe) {
+      // Rows are read out of the order they were written in: no hardware prefetcher follows,
+      // and every row would wait for memory.
+      const Index p = q + kCopyPrefetch;
+      const ChunkHits& c = chunks[where[p] >> nsearch::kChunkShift];
+      const Index from = static_cast<Index>(where[p] & kOffsetMask);
+      const Index n = splits[p + 1] - splits[p];
+      for (Index i = 0; i < n; i += 16) {
+        __builtin_prefetch(c.ids.data() + from + i);
+        __builtin_prefetch(c.dist.data() + from + i);
+      }
+    }
     const Index to = splits[q], n = splits[q + 1] - to;
     if (n == 0) continue;
     const ChunkHits& c = chunks[where[q] >> nsearch::kChunkShift];
