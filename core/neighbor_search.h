@@ -1,9 +1,10 @@
 #pragma once
 // Fixed-radius and per-query radius neighbor search on 3-D points, results in CSR form.
 //
-// Rows are in a deterministic order, bitwise the same for any thread count: the index's spatial
-// order by default, ascending point index with RadiusSearchOptions::sort_neighbors. The spatial index stores occupied cells only, so
-// memory is O(points), never O(bounding box). Point and query counts must be below 2^32.
+// Rows are in a deterministic order, bitwise the same for any thread count: the index's
+// spatial order by default, ascending point index with RadiusSearchOptions::sort_neighbors.
+// The spatial index stores occupied cells only, so memory is O(points), never O(bounding box).
+// Point and query counts must be below 2^32.
 // See docs/neighbor_search.md.
 #include <memory>
 #include <string>

@@ -34,15 +34,19 @@
 namespace lagrad::nsearch {
 
 // An empty asm that claims to modify v: the compiler must materialize the rounded value, so
-// it cannot fuse the operation that produced v into a later add.
+// it cannot fuse the operation that produced v into a later add. Only needed where the target
+// has FMA (x86 without it, e.g. the baseline and AVX2 clones, never contracts); there the
+// vector fits one register. Elsewhere the value goes through memory.
 template <class V>
 LAGRAD_HOT void no_contract(V& v) {
 #if defined(__x86_64__) || defined(__i386__)
+#if defined(__FMA__)
   asm("" : "+v"(v));
-#elif defined(__aarch64__)
-  asm("" : "+w"(v));
 #else
   (void)v;
+#endif
+#else
+  asm("" : "+m"(v));
 #endif
 }
 
