@@ -1,13 +1,15 @@
 #pragma once
-// Internal to the neighbor search: per-chunk hit buffers, kept between searches.
+// Internal to the neighbor search: per-chunk hit buffers and other large scratch, kept
+// between searches.
 //
 // The search writes the hits of each fixed chunk of queries into that chunk's buffer, then
 // copies them into the CSR once every row length is known. The buffers are O(neighbors) in all
 // and are recycled through a small process-wide pool, so a search repeated every step (the
 // same size or smaller) allocates nothing. Several searches may run at once: each takes its own
-// set from the pool.
+// set from the pool. The index build recycles its sort buffers the same way.
 #include <algorithm>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "core/neighbor_search_row_sort.h"
@@ -41,18 +43,46 @@ struct SearchScratch {
 };
 constexpr int kChunkShift = 40;
 
-// Takes a scratch set from the pool (a new one if none is free) and returns it on destruction.
-class ScratchLease {
+// Takes a T from a process-wide pool of idle ones (a new T if none is idle) and gives it back
+// on destruction. At most kMaxIdle idle T are kept (one per search that ran concurrently with
+// another, typically one or two); the rest are freed.
+template <class T>
+class PoolLease {
  public:
-  ScratchLease();
-  ~ScratchLease();
-  ScratchLease(const ScratchLease&) = delete;
-  ScratchLease& operator=(const ScratchLease&) = delete;
-  SearchScratch& operator*() { return *scratch_; }
-  SearchScratch* operator->() { return scratch_.get(); }
+  PoolLease() {
+    Pool& p = pool();
+    {
+      const std::lock_guard<std::mutex> lock(p.mutex);
+      if (!p.idle.empty()) {
+        item_ = std::move(p.idle.back());
+        p.idle.pop_back();
+      }
+    }
+    if (!item_) item_ = std::make_unique<T>();
+  }
+  ~PoolLease() {
+    Pool& p = pool();
+    const std::lock_guard<std::mutex> lock(p.mutex);
+    if (p.idle.size() < kMaxIdle) p.idle.push_back(std::move(item_));
+  }
+  PoolLease(const PoolLease&) = delete;
+  PoolLease& operator=(const PoolLease&) = delete;
+  T& operator*() { return *item_; }
+  T* operator->() { return item_.get(); }
 
  private:
-  std::unique_ptr<SearchScratch> scratch_;
+  static constexpr size_t kMaxIdle = 2;
+  struct Pool {
+    std::mutex mutex;
+    std::vector<std::unique_ptr<T>> idle;
+  };
+  static Pool& pool() {
+    static Pool p;
+    return p;
+  }
+  std::unique_ptr<T> item_;
 };
+
+using ScratchLease = PoolLease<SearchScratch>;
 
 }  // namespace lagrad::nsearch

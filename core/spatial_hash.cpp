@@ -11,6 +11,7 @@
 #include <string>
 
 #include "core/neighbor_checks.h"
+#include "core/neighbor_search_scratch.h"
 #include "core/parallel.h"
 #include "core/radix_sort.h"
 
@@ -34,6 +35,10 @@ struct CoordRange {
 };
 
 constexpr Index kChunk = 1 << 14;
+
+struct SortBuffers {
+  UninitVector<KeyedId> items, scratch;
+};
 
 }  // namespace
 
@@ -95,7 +100,11 @@ void sort_into_rows(const float* points, Index n, double inv_width, SortedPoints
   // Sort key (row, x). When the occupied row range fits in 32 bits (always, but for extreme
   // radius/extent ratios) it is one 64-bit radix key; otherwise a comparison sort on the same
   // order. Both orders are total (ties by index), so the result is unique.
-  UninitVector<KeyedId> items(n);
+  // The sort buffers are recycled between builds (an index rebuilt every step then causes no
+  // page faults for them).
+  nsearch::PoolLease<SortBuffers> buffers;
+  UninitVector<KeyedId>& items = buffers->items;
+  items.resize(n);
   auto gather = [&] {
     parallel_for(n, kChunk, [&](Index b, Index e) {
       for (Index s = b; s < e; ++s) {
@@ -116,8 +125,7 @@ void sort_into_rows(const float* points, Index n, double inv_width, SortedPoints
         items[i] = {(row << 32) | orderable_bits(points[3 * i]), static_cast<std::uint32_t>(i)};
       }
     });
-    UninitVector<KeyedId> scratch;
-    radix_sort(items, scratch);
+    radix_sort(items, buffers->scratch);
     gather();
     build_rows(
         n, [&](Index s) { return (items[s].key >> 32) == (items[s - 1].key >> 32); },
