@@ -210,6 +210,7 @@ LAGRAD_HOT void search_range(const RadiusSearchJob& job, int reach, Index qb, In
       }
     }
   }
+  hits.trim(used);
 }
 
 template <Metric M, bool kIgnore>

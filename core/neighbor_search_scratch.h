@@ -34,6 +34,15 @@ struct ChunkHits {
     std::copy(dist.begin(), dist.begin() + keep, new_dist.begin());
     ids.swap(new_ids), dist.swap(new_dist);
   }
+  // After the chunk: drops the room reserved for candidates that were no hits when it is far
+  // larger than the hits (a tile reserves room for all its candidates, up to the whole point
+  // set when the radius spans it), so that the buffers stay O(neighbors) in all.
+  void trim(Index used) {
+    if (static_cast<Index>(ids.size()) <= 2 * used + (Index(1) << 16)) return;
+    UninitVector<std::uint32_t> new_ids(ids.begin(), ids.begin() + used);
+    UninitVector<float> new_dist(dist.begin(), dist.begin() + used);
+    ids.swap(new_ids), dist.swap(new_dist);
+  }
 };
 
 struct SearchScratch {

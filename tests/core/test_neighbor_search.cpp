@@ -251,6 +251,22 @@ TEST_CASE("neighbor_search: degenerate point sets") {
     const NeighborList nl = fixed_radius_search(p.data(), count_of(p), p.data(), count_of(p), 1e-6f, o);
     CHECK(nl.num_neighbors() == 40);
   }
+  SUBCASE("many candidates, few hits: a plane of points and queries just off it") {
+    // Every point is a candidate of every query (one x-window, 3x3 rows), few are in reach:
+    // the chunk buffers reserve room for the candidates and must give it back.
+    Rng rng(40);
+    Points p, q;
+    for (int i = 0; i < 40000; ++i) p.insert(p.end(), {0.0f, rng.uniform(0.0f, 0.3f), rng.uniform(0.0f, 0.3f)});
+    for (int i = 0; i < 1200; ++i) q.insert(q.end(), {0.099f, rng.uniform(0.1f, 0.2f), rng.uniform(0.1f, 0.2f)});
+    for (bool sort : {false, true}) {
+      RadiusSearchOptions o;
+      o.sort_neighbors = sort;
+      const NeighborList nl = fixed_radius_search(p.data(), 40000, q.data(), 1200, 0.1f, o);
+      CHECK(nl.num_neighbors() > 1200);
+      CHECK(nl.num_neighbors() < 1200 * 500);  // about 280 per query, of 40000 candidates
+      check_brute_force(p, q, std::vector<float>(1200, 0.1f), o, nl);
+    }
+  }
   SUBCASE("huge coordinates with a tiny radius (cell coordinates clamp)") {
     Points p;
     for (int i = 0; i < 50; ++i) p.insert(p.end(), {1e30f * (i % 5 - 2), 3e29f * (i % 7), -1e30f + i});
