@@ -77,9 +77,10 @@ struct NeighborRow {
 
 // The queries [qb, qe) in sorted order, group by group (a group is a row of queries, which
 // sees the same rows of points; their x-windows slide forward as the query x grows). Appends
-// each query's hits to `hits` (rows back to back, in the order of the queries) and writes its
-// row length to counts[q] (q the original query index). Hits come in index order, i.e. sorted
-// by (row z, row y, x); `sort` sorts each row by point id.
+// each query's hits to `hits` (rows back to back, in the order of the queries), writes its
+// row length to counts[q] and chunk_tag | (row start in `hits`) to where[q] (q the original
+// query index). Hits come in index order, i.e. sorted by (row z, row y, x, id); `sort` sorts
+// each row by point id.
 template <class Tester, Metric M, bool kIgnore>
 LAGRAD_HOT void search_range(const RadiusSearchJob& job, int reach, Index qb, Index qe, bool sort,
                              Index* counts, std::uint64_t* where, std::uint64_t chunk_tag, ChunkHits& hits) {
