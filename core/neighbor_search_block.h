@@ -179,10 +179,10 @@ struct BlockTester {
   LAGRAD_HOT static Index skip_below(const float* x, Index pos, Index end, float bound) {
     return skip_below_scalar<kInclusive>(x, pos, end, bound);
   }
-  // Moves n hits from (ids, d) + from down to + to (to < from).
+  // Moves n hits from (ids, d) + from down to + to (to < from); d may be null.
   LAGRAD_HOT static void move_hits(std::uint32_t* ids, float* d, Index to, Index from, Index n) {
     std::memmove(ids + to, ids + from, sizeof(std::uint32_t) * n);
-    std::memmove(d + to, d + from, sizeof(float) * n);
+    if (d) std::memmove(d + to, d + from, sizeof(float) * n);
   }
 };
 
@@ -256,16 +256,13 @@ struct BlockTester16 {
     }
     return pos;
   }
-  // Moves n hits from (ids, d) + from down to + to (to < from), 16 at a time: each vector is
-  // loaded before it is stored, so a forward copy to a lower address is safe; the last store
-  // may write up to 15 entries past to + n, which the caller leaves room for.
+  // Moves n hits from (ids, d) + from down to + to (to < from; d may be null), 16 at a time:
+  // each vector is loaded before it is stored, so a forward copy to a lower address is safe;
+  // the last store may write up to 15 entries past to + n, which the caller leaves room for.
   LAGRAD_HOT static void move_hits(std::uint32_t* ids, float* d, Index to, Index from, Index n) {
-    for (Index i = 0; i < n; i += kLanes) {
-      const __m512i v = _mm512_loadu_si512(ids + from + i);
-      const __m512 w = _mm512_loadu_ps(d + from + i);
-      _mm512_storeu_si512(ids + to + i, v);
-      _mm512_storeu_ps(d + to + i, w);
-    }
+    for (Index i = 0; i < n; i += kLanes) _mm512_storeu_si512(ids + to + i, _mm512_loadu_si512(ids + from + i));
+    if (d)
+      for (Index i = 0; i < n; i += kLanes) _mm512_storeu_ps(d + to + i, _mm512_loadu_ps(d + from + i));
   }
 };
 #endif

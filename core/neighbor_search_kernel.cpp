@@ -69,6 +69,11 @@ int reach_of(const RadiusSearchJob& job) {
   return static_cast<int>(rows);
 }
 
+struct ChunkOptions {
+  bool sort;       // rows by point id
+  bool distances;  // keep the distances
+};
+
 // A row of the index around the current query group, with its current x-window [lo, hi).
 struct NeighborRow {
   Index end, lo, hi;
@@ -82,7 +87,7 @@ struct NeighborRow {
 // query index). Hits come in index order, i.e. sorted by (row z, row y, x, id); `sort` sorts
 // each row by point id.
 template <class Tester, Metric M, bool kIgnore>
-LAGRAD_HOT void search_range(const RadiusSearchJob& job, int reach, Index qb, Index qe, bool sort,
+LAGRAD_HOT void search_range(const RadiusSearchJob& job, int reach, Index qb, Index qe, const ChunkOptions& co,
                              Index* counts, std::uint64_t* where, std::uint64_t chunk_tag, ChunkHits& hits) {
   constexpr Index kL = Tester::kLanes;
   const SpatialHashIndex::Impl& ix = *job.index;
@@ -96,6 +101,7 @@ LAGRAD_HOT void search_range(const RadiusSearchJob& job, int reach, Index qb, In
 
   constexpr Index kTile = Tester::kTile;
   NeighborRow rows[kMaxRows];
+  alignas(64) float junk[Tester::kLanes];  // distances nobody asked for are stored here
   double gap_y[kTile][2 * kMaxReach + 1], gap_z[kTile][2 * kMaxReach + 1];
   Index used = 0;
 
@@ -147,9 +153,9 @@ LAGRAD_HOT void search_range(const RadiusSearchJob& job, int reach, Index qb, In
       // Query t of the tile collects its hits at used + t * stride; the rows are closed up
       // afterwards. Room for every candidate plus one vector written past the last hit.
       const Index stride = candidates + kL;
-      hits.reserve(used + kTile * stride, used);
+      hits.reserve(used + kTile * stride, used, co.distances);
       std::uint32_t* ids = hits.ids.data();
-      float* dist = hits.dist.data();
+      float* dist = co.distances ? hits.dist.data() : nullptr;
 
       typename Tester::Query tq[kTile];
       double rr[kTile];
@@ -182,7 +188,7 @@ LAGRAD_HOT void search_range(const RadiusSearchJob& job, int reach, Index qb, In
         auto test_all = [&]() __attribute__((always_inline)) {
           for (Index t = 0; t < kTile; ++t) {
             const Index at = used + t * stride + count[t];
-            count[t] += Tester::test(blk, tq[t], ids + at, dist + at);
+            count[t] += Tester::test(blk, tq[t], ids + at, dist ? dist + at : junk);
             // Keeps each count in a general register: GCC otherwise packs the counts into one
             // vector and round-trips it through memory on every block.
             asm("" : "+r"(count[t]));
@@ -206,21 +212,21 @@ LAGRAD_HOT void search_range(const RadiusSearchJob& job, int reach, Index qb, In
         if (t > 0) Tester::move_hits(ids, dist, used, base + t * stride, count[t]);
         counts[q] = count[t];
         where[q] = chunk_tag | static_cast<std::uint64_t>(used);
-        if (sort) nsearch::sort_row(hits.sort, count[t], int32_ids, ids + used, dist + used);
+        if (co.sort) nsearch::sort_row(hits.sort, count[t], int32_ids, ids + used, dist ? dist + used : nullptr);
         used += count[t];
       }
     }
   }
-  hits.trim(used);
+  hits.trim(used, co.distances);
 }
 
 template <Metric M, bool kIgnore>
-LAGRAD_HOT void search_range_isa(const RadiusSearchJob& job, int reach, Index qb, Index qe, bool sort,
+LAGRAD_HOT void search_range_isa(const RadiusSearchJob& job, int reach, Index qb, Index qe, const ChunkOptions& co,
                                  Index* counts, std::uint64_t* where, std::uint64_t chunk_tag, ChunkHits& hits) {
 #if defined(LAGRAD_NSEARCH_AVX512)
-  search_range<nsearch::BlockTester16<M, kIgnore>, M, kIgnore>(job, reach, qb, qe, sort, counts, where, chunk_tag, hits);
+  search_range<nsearch::BlockTester16<M, kIgnore>, M, kIgnore>(job, reach, qb, qe, co, counts, where, chunk_tag, hits);
 #else
-  search_range<nsearch::BlockTester<M, kIgnore>, M, kIgnore>(job, reach, qb, qe, sort, counts, where, chunk_tag, hits);
+  search_range<nsearch::BlockTester<M, kIgnore>, M, kIgnore>(job, reach, qb, qe, co, counts, where, chunk_tag, hits);
 #endif
 }
 
@@ -230,11 +236,11 @@ LAGRAD_HOT void search_range_isa(const RadiusSearchJob& job, int reach, Index qb
 #if defined(LAGRAD_AVX2_CLONE)
 __attribute__((target_clones("avx2", "default")))
 #endif
-void search_chunk(int variant, const RadiusSearchJob& job, int reach, Index qb, Index qe, bool sort,
+void search_chunk(int variant, const RadiusSearchJob& job, int reach, Index qb, Index qe, const ChunkOptions& co,
                   Index* counts, std::uint64_t* where, std::uint64_t chunk_tag, ChunkHits& hits) {
   switch (variant) {
 #define LAGRAD_CASE(i, m, ig) \
-  case i: return search_range_isa<m, ig>(job, reach, qb, qe, sort, counts, where, chunk_tag, hits);
+  case i: return search_range_isa<m, ig>(job, reach, qb, qe, co, counts, where, chunk_tag, hits);
     LAGRAD_CASE(0, Metric::L1, false)
     LAGRAD_CASE(1, Metric::L1, true)
     LAGRAD_CASE(2, Metric::L2, false)
@@ -300,14 +306,15 @@ void copy_rows(const std::vector<ChunkHits>& chunks, const std::uint64_t* where,
       const Index n = splits[p + 1] - splits[p];
       for (Index i = 0; i < n; i += 16) {
         __builtin_prefetch(c.ids.data() + from + i);
-        __builtin_prefetch(c.dist.data() + from + i);
+        if (distances) __builtin_prefetch(c.dist.data() + from + i);
       }
     }
     const Index to = splits[q], n = splits[q + 1] - to;
     if (n == 0) continue;
     const ChunkHits& c = chunks[where[q] >> nsearch::kChunkShift];
     const Index from = static_cast<Index>(where[q] & kOffsetMask);
-    copy_row(c.ids.data() + from, c.dist.data() + from, n, neighbors + to, distances ? distances + to : nullptr);
+    copy_row(c.ids.data() + from, distances ? c.dist.data() + from : nullptr, n, neighbors + to,
+             distances ? distances + to : nullptr);
   }
 }
 
@@ -327,13 +334,14 @@ void run_radius_search(const RadiusSearchJob& job, const RadiusSearchOptions& op
   scratch->where.resize(nq);
   std::uint64_t* where = scratch->where.data();
 
+  const ChunkOptions co{options.sort_neighbors, options.return_distances};
   out.row_splits.resize(nq + 1);
   Index* splits = out.row_splits.data();
   splits[0] = 0;
   parallel_for(nc, 1, [&](Index cb, Index ce) {
     for (Index c = cb; c < ce; ++c)
       search_chunk(variant, job, reach, c * kChunkQueries, std::min(nq, (c + 1) * kChunkQueries),
-                   options.sort_neighbors, splits + 1, where,
+                   co, splits + 1, where,
                    static_cast<std::uint64_t>(c) << nsearch::kChunkShift, chunks[c]);
   });
   inclusive_scan(splits + 1, nq);

@@ -65,7 +65,8 @@ LAGRAD_HOT void compute_ranks(T* k, Index n, T* r, T pad) {
   }
 }
 
-// Sorts the n hits ids[0, n) / dist[0, n) in place by ascending id (ids are distinct).
+// Sorts the n hits ids[0, n) / dist[0, n) in place by ascending id (ids are distinct); dist
+// may be null.
 // int32_ids: every id fits in int32 (the index holds at most 2^31 - 1 points).
 LAGRAD_HOT void sort_row(RowSortBuffer& b, Index n, bool int32_ids, std::uint32_t* ids, float* dist) {
   if (n <= 1) return;
@@ -94,27 +95,31 @@ LAGRAD_HOT void sort_row(RowSortBuffer& b, Index n, bool int32_ids, std::uint32_
       std::int16_t* r16 = b.ranks16.data();
       for (Index i = 0; i < n; ++i) k16[i] = static_cast<std::int16_t>(k[i] - lo - 32768);
       compute_ranks<simd::s16>(k16, n, r16, std::int16_t(INT16_MAX));
-      for (Index i = 0; i < n; ++i) sorted_ids[r16[i]] = ids[i], sorted_dist[r16[i]] = dist[i];
+      for (Index i = 0; i < n; ++i) sorted_ids[r16[i]] = ids[i];
+      if (dist)
+        for (Index i = 0; i < n; ++i) sorted_dist[r16[i]] = dist[i];
     } else {
       std::int32_t* r = b.ranks.data();
       compute_ranks<simd::i8>(k, n, r, std::int32_t(INT32_MAX));
-      for (Index i = 0; i < n; ++i) sorted_ids[r[i]] = ids[i], sorted_dist[r[i]] = dist[i];
+      for (Index i = 0; i < n; ++i) sorted_ids[r[i]] = ids[i];
+      if (dist)
+        for (Index i = 0; i < n; ++i) sorted_dist[r[i]] = dist[i];
     }
     std::memcpy(ids, sorted_ids, sizeof(std::uint32_t) * n);
-    std::memcpy(dist, sorted_dist, sizeof(float) * n);
+    if (dist) std::memcpy(dist, sorted_dist, sizeof(float) * n);
     return;
   }
   b.packed.resize(n);
   for (Index i = 0; i < n; ++i) {
-    std::uint32_t bits;
-    std::memcpy(&bits, &dist[i], sizeof(bits));
+    std::uint32_t bits = 0;
+    if (dist) std::memcpy(&bits, &dist[i], sizeof(bits));
     b.packed[i] = (static_cast<std::uint64_t>(ids[i]) << 32) | bits;
   }
   std::sort(b.packed.begin(), b.packed.end());
   for (Index i = 0; i < n; ++i) {
     ids[i] = static_cast<std::uint32_t>(b.packed[i] >> 32);
     const std::uint32_t bits = static_cast<std::uint32_t>(b.packed[i]);
-    std::memcpy(dist + i, &bits, sizeof(float));
+    if (dist) std::memcpy(dist + i, &bits, sizeof(float));
   }
 }
 

@@ -24,24 +24,32 @@ struct ChunkHits {
   UninitVector<float> dist;
   RowSortBuffer sort;
 
-  // Room for at least n entries, keeping the first `keep`.
-  void reserve(Index n, Index keep) {
-    if (static_cast<Index>(ids.size()) >= n) return;
-    const size_t size = static_cast<size_t>(std::max<Index>(n, 2 * static_cast<Index>(ids.size())));
-    UninitVector<std::uint32_t> new_ids(size);
-    UninitVector<float> new_dist(size);
-    std::copy(ids.begin(), ids.begin() + keep, new_ids.begin());
-    std::copy(dist.begin(), dist.begin() + keep, new_dist.begin());
-    ids.swap(new_ids), dist.swap(new_dist);
+  // Room for at least n entries, keeping the first `keep` (distances only when with_dist).
+  void reserve(Index n, Index keep, bool with_dist) {
+    grow(ids, n, keep);
+    if (with_dist) grow(dist, n, keep);
   }
   // After the chunk: drops the room reserved for candidates that were no hits when it is far
   // larger than the hits (a tile reserves room for all its candidates, up to the whole point
   // set when the radius spans it), so that the buffers stay O(neighbors) in all.
-  void trim(Index used) {
-    if (static_cast<Index>(ids.size()) <= 2 * used + (Index(1) << 16)) return;
-    UninitVector<std::uint32_t> new_ids(ids.begin(), ids.begin() + used);
-    UninitVector<float> new_dist(dist.begin(), dist.begin() + used);
-    ids.swap(new_ids), dist.swap(new_dist);
+  void trim(Index used, bool with_dist) {
+    shrink(ids, used);
+    shrink(dist, with_dist ? used : 0);
+  }
+
+ private:
+  template <class V>
+  static void grow(V& v, Index n, Index keep) {
+    if (static_cast<Index>(v.size()) >= n) return;
+    V bigger(static_cast<size_t>(std::max<Index>(n, 2 * static_cast<Index>(v.size()))));
+    std::copy(v.begin(), v.begin() + keep, bigger.begin());
+    v.swap(bigger);
+  }
+  template <class V>
+  static void shrink(V& v, Index used) {
+    if (static_cast<Index>(v.size()) <= 2 * used + (Index(1) << 16)) return;
+    V smaller(v.begin(), v.begin() + used);
+    v.swap(smaller);
   }
 };
 

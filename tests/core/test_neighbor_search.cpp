@@ -404,6 +404,15 @@ TEST_CASE("neighbor_search: row order, spatial by default, by point index with s
     CHECK(spatial.num_neighbors() > 10 * nq);
     CHECK(same_list(sorted_rows(spatial), sorted));
     CHECK_FALSE(same_list(spatial, sorted));
+    // Without distances: the same rows in both orders.
+    RadiusSearchOptions bare = o;
+    bare.return_distances = false;
+    CHECK(fixed_radius_search(p.data(), 6000, qs->data(), nq, radius, bare).neighbors_index == spatial.neighbors_index);
+    bare.sort_neighbors = true;
+    const NeighborList bare_sorted = fixed_radius_search(p.data(), 6000, qs->data(), nq, radius, bare);
+    CHECK(bare_sorted.neighbors_index == sorted.neighbors_index);
+    CHECK(bare_sorted.row_splits == sorted.row_splits);
+    CHECK(bare_sorted.distances.empty());
     check_brute_force(p, *qs, std::vector<float>(nq, radius), o, spatial);
     // Spatial order: by row z, row y (rows of width cell_size * (1 + 1e-4), the cell size being
     // the radius here), then x, then point index.
