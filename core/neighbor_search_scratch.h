@@ -58,6 +58,8 @@ struct SearchScratch {
   // Per original query: where its row starts, (chunk << kChunkShift) | offset in the chunk.
   UninitVector<std::uint64_t> where;
 };
+// 24 bits of chunk (queries < 2^32 in chunks of 512 need 23), 40 of offset (2^40 entries of
+// one chunk would be 4 TB of ids).
 constexpr int kChunkShift = 40;
 
 // Takes a T from a process-wide pool of idle ones (a new T if none is idle) and gives it back
