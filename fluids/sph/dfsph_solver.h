@@ -126,7 +126,7 @@ class DfsphSolver {
   bool neighbors_valid_ = false;
 
   // Per-step neighborhood data.
-  NeighborList nl_;              // fluid-fluid, rows sorted, self included
+  NeighborList nl_;              // fluid-fluid, rows in the index's spatial order, self included
   NeighborList bl_;              // fluid-boundary
   std::vector<std::int32_t> nbr_;  // nl_'s neighbor indices as int32 (half the memory traffic)
   std::vector<float> grad_;      // [entries, 3] V times the gradient of W at x_i - x_j
