@@ -43,6 +43,7 @@ EvaluationResult evaluate_with(const Stepper& step, const std::vector<std::strin
     // err_n1 / err_n2 on windows starting at multiples of frame_skip.
     for (size_t f = 0; f + 2 < frames.size(); ++f) {
       if (frames[f].frame_id % o.frame_skip != 0) continue;
+      if (frames[f].pos.empty()) continue;  // no fluid yet (an emitter starts later): nothing to measure
       if (frames[f + 1].pos.size() != frames[f].pos.size() || frames[f + 2].pos.size() != frames[f].pos.size()) {
         ++r.count_changed;
         continue;

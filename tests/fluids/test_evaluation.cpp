@@ -86,3 +86,23 @@ TEST_CASE("evaluation: windows and rollouts across a particle count change are s
   CHECK(r.count_changed == 2);
   CHECK(r.err_n1 == doctest::Approx(0.01).epsilon(1e-4));
 }
+
+TEST_CASE("evaluation: frames without fluid give no window") {
+  TempDir dir;
+  const std::string file = dir.file("empty_start.msgpack.zst");
+  Sequence seq = offset_trajectory(10, 4, 0.01f);
+  for (int f = 0; f < 3; ++f) {  // the fluid appears at frame 3
+    auto& fr = seq.frames[static_cast<size_t>(f)];
+    fr.pos.clear();
+    fr.vel.clear();
+    fr.mass.clear();
+    fr.viscosity.clear();
+  }
+  write_dataset_file(file, seq);
+  EvaluationOptions o;
+  o.frame_skip = 3;
+  const EvaluationResult r = evaluate_gravity_baseline(ModelConfig{}, {file}, o);
+  CHECK(r.windows == 2);  // frames 3 and 6; the empty window at frame 0 is not an error of 0
+  CHECK(r.err_n1 == doctest::Approx(0.01).epsilon(1e-4));
+  CHECK(r.count_changed == 1);  // the rollout from the empty frame 0
+}
