@@ -7,6 +7,7 @@
 #include <exception>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <numeric>
 #include <stdexcept>
@@ -127,7 +128,8 @@ class BatchProducer {
  public:
   BatchProducer(const std::vector<std::string>& files, const StreamOptions& o,
                 const Prefetcher<Batch>::Emit& emit)
-      : files_(files), o_(o), emit_(emit), rng_(o.seed) {}
+      : files_(files), o_(o), emit_(emit), rng_(o.seed), to_skip_(o.skip_batches),
+        frame_counts_(files.size(), -1) {}
 
   void run() {
     do {
@@ -156,13 +158,18 @@ class BatchProducer {
     std::size_t windows = 0;
     const std::size_t w = static_cast<std::size_t>(o_.window);
     for (std::size_t f : order) {
-      auto seq = std::make_shared<const Sequence>(read_dataset_file(files_[f]));
-      if (seq->frames.size() < w) continue;  // too short for one window, as in DLF
-      std::vector<std::size_t> starts(seq->frames.size() - w + 1);
+      // While skipping, a file whose frame count is known is not read: the random draws below
+      // depend on that count only. Its windows were checked when it was first read.
+      std::shared_ptr<const Sequence> seq;
+      if (!skipping() || frame_counts_[f] < 0) seq = load(f);
+      const auto frames = static_cast<std::size_t>(frame_counts_[f]);
+      if (frames < w) continue;  // too short for one window, as in DLF
+      std::vector<std::size_t> starts(frames - w + 1);
       std::iota(starts.begin(), starts.end(), 0);
       if (o_.shuffle) shuffle_in_place(starts, rng_);
       for (std::size_t s : starts) {
-        check_constant_particles(*seq, s, w, files_[f]);
+        if (!seq && !skipping()) seq = load(f);  // the skip ended inside this file
+        if (seq) check_constant_particles(*seq, s, w, files_[f]);
         WindowRef ref{seq, f, s, 0.0f};
         if (o_.random_rotation) ref.angle = rng_.uniform(0.0f, 6.2831853f);
         push(std::move(ref));
@@ -185,7 +192,34 @@ class BatchProducer {
     add_to_batch(ref);
   }
 
+  bool skipping() const { return to_skip_ > 0; }
+
+  std::shared_ptr<const Sequence> load(std::size_t f) {
+    auto seq = std::make_shared<const Sequence>(read_dataset_file(files_[f]));
+    frame_counts_[f] = static_cast<std::int64_t>(seq->frames.size());
+    return seq;
+  }
+
+  // The skip is over: windows drawn while skipping and still in the shuffle buffer get their
+  // file's frames (each file read once).
+  void load_buffered_windows() {
+    std::map<std::size_t, std::shared_ptr<const Sequence>> loaded;
+    for (WindowRef& ref : buffer_) {
+      if (ref.seq) continue;
+      auto& seq = loaded[ref.file];
+      if (!seq) seq = load(ref.file);
+      ref.seq = seq;
+    }
+  }
+
   void add_to_batch(const WindowRef& ref) {
+    if (skipping()) {  // count the sample; the batch is never built
+      if (++skipped_in_batch_ == static_cast<std::size_t>(o_.batch_size)) {
+        skipped_in_batch_ = 0;
+        if (--to_skip_ == 0) load_buffered_windows();
+      }
+      return;
+    }
     batch_.push_back(materialize(ref));
     if (batch_.size() == static_cast<std::size_t>(o_.batch_size)) {
       emit_(std::move(batch_));
@@ -219,6 +253,9 @@ class BatchProducer {
   Rng rng_;
   std::vector<WindowRef> buffer_;
   Batch batch_;
+  std::int64_t to_skip_;                    // batches still to skip
+  std::size_t skipped_in_batch_ = 0;        // samples counted toward the current skipped batch
+  std::vector<std::int64_t> frame_counts_;  // per file, -1 until it is first read
 };
 
 void check_files(const std::vector<std::string>& files, const char* who) {
@@ -244,6 +281,7 @@ void StreamOptions::validate() const {
   require(batch_size >= 1, "batch_size", ">= 1", batch_size);
   require(shuffle_buffer >= 0, "shuffle_buffer", ">= 0", shuffle_buffer);
   require(prefetch >= 1, "prefetch", ">= 1", prefetch);
+  require(skip_batches >= 0, "skip_batches", ">= 0", skip_batches);
 }
 
 StreamOptions train_stream_options(int batch_size, std::uint64_t seed) {

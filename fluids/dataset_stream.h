@@ -34,6 +34,11 @@ struct StreamOptions {
   bool drop_remainder = false;   // finite streams: drop the last incomplete batch
   std::uint64_t seed = 0;
   int prefetch = 2;              // batches prepared ahead on the background thread (>= 1)
+  // Start after this many batches: the stream then yields exactly the batches a fresh stream
+  // yields from batch skip_batches on (how a resumed training continues). The skipped batches
+  // are never built: each file is read once to learn its frame count (later passes reuse it)
+  // and only the random draws are replayed, so skipping costs about one pass over the files.
+  std::int64_t skip_batches = 0;
 
   StreamOptions& set_window(int v) { window = v; return *this; }
   StreamOptions& set_batch_size(int v) { batch_size = v; return *this; }
@@ -44,6 +49,7 @@ struct StreamOptions {
   StreamOptions& set_drop_remainder(bool v) { drop_remainder = v; return *this; }
   StreamOptions& set_seed(std::uint64_t v) { seed = v; return *this; }
   StreamOptions& set_prefetch(int v) { prefetch = v; return *this; }
+  StreamOptions& set_skip_batches(std::int64_t v) { skip_batches = v; return *this; }
 
   // Throws std::invalid_argument naming the option, e.g. "StreamOptions: window must be >= 1, got 0".
   void validate() const;

@@ -129,12 +129,10 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
   so.random_rotation = config.train_data.random_rotation;
   so.shuffle_buffer = config.train_data.shuffle_buffer;
   so.prefetch = config.train_data.prefetch;
+  so.skip_batches = step;  // continue the data stream where the checkpointed run left it
+  if (step > 0) spdlog::info("skipping the data stream to batch {} (one read of the files)", step);
   DatasetStream stream(train_files, so);
   auto stopped = [stop] { return stop && stop->load(); };
-  if (step > 0) {
-    spdlog::info("replaying the data stream to batch {}", step);
-    for (std::int64_t i = 0; i < step && !stopped(); ++i) stream.next();
-  }
   // The first batch is read before anything is written: a truncated or corrupt file among the
   // first ones read is reported with the training directory untouched.
   std::optional<Batch> first_batch;

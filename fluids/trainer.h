@@ -13,8 +13,8 @@
 //   metrics.jsonl                    one JSON object per logged step and per evaluation
 //   train.log                        the log (written by the tool's file sink)
 // A run resumes from its newest checkpoint: parameters, optimizer moments, step, and the data
-// stream position (the stream is replayed to the same batch), so an interrupted run continues
-// as if it had not stopped.
+// stream position (the stream skips to the same batch, StreamOptions::skip_batches), so an
+// interrupted run continues as if it had not stopped.
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -45,7 +45,7 @@ struct TrainerOptions {
 
 // Runs (or resumes) the training described by `config` in `train_dir`. Returns when max_iter
 // is reached or `stop` becomes true; in both cases a checkpoint of the last completed step is
-// written first (a stop while a resumed run replays its data stream writes nothing: the
+// written first (a stop before a resumed run's first batch writes nothing: the
 // newest checkpoint is still the state). Throws on bad data or config; inputs are read
 // before the training directory is created or changed, so a bad input leaves nothing behind.
 TrainSummary train(const TrainConfig& config, const std::string& train_dir, const TrainerOptions& options = {},

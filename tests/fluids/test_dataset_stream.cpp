@@ -184,6 +184,57 @@ TEST_CASE("dataset_stream: seeded shuffling is reproducible, differs across seed
   CHECK(std::vector<std::pair<std::string, std::size_t>>(order.begin(), order.begin() + 11) != sequential);
 }
 
+TEST_CASE("dataset_stream: skip_batches yields exactly the batches a fresh stream reaches") {
+  SmallDataset ds;
+  // A file too short for one window takes part in the draws but yields nothing.
+  const std::string short_file = ds.train("c.msgpack.zst");
+  write_dataset_file(short_file, test::make_sequence("c", 2, 3, 2));
+  std::vector<std::string> files = ds.files;
+  files.push_back(short_file);
+  auto same_samples = [](const Batch& x, const Batch& y) {
+    REQUIRE(x.size() == y.size());
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      CHECK(x[i].file == y[i].file);
+      CHECK(x[i].first_frame == y[i].first_frame);
+      CHECK(test::same_bits({x[i].rotation_angle}, {y[i].rotation_angle}));
+      CHECK(test::same_bits(x[i].box, y[i].box));
+      for (std::size_t t = 0; t < x[i].frames.size(); ++t) {
+        CHECK(test::same_bits(x[i].frames[t].pos, y[i].frames[t].pos));
+        CHECK(test::same_bits(x[i].frames[t].vel, y[i].frames[t].vel));
+      }
+    }
+  };
+  // Training-like streams (several passes over the 11 windows) and a finite one with a remainder.
+  const std::vector<StreamOptions> setups = {train_stream_options(2, 3).set_shuffle_buffer(5),
+                                             train_stream_options(3, 9).set_shuffle_buffer(0),
+                                             valid_stream_options().set_batch_size(4).set_shuffle(true)};
+  for (const StreamOptions& o : setups) {
+    std::vector<Batch> full;
+    {
+      DatasetStream s(files, o);
+      for (int i = 0; i < 20; ++i) {
+        auto b = s.next();
+        if (!b) break;
+        full.push_back(std::move(*b));
+      }
+    }
+    for (std::int64_t skip : {std::int64_t{1}, std::int64_t{4}, std::int64_t{7}, static_cast<std::int64_t>(full.size()) - 1}) {
+      CAPTURE(skip);
+      DatasetStream s(files, StreamOptions(o).set_skip_batches(skip));
+      for (std::size_t i = static_cast<std::size_t>(skip); i < full.size(); ++i) {
+        auto b = s.next();
+        REQUIRE(b.has_value());
+        same_samples(*b, full[i]);
+      }
+    }
+  }
+  // Skipping past the end of a finite stream leaves nothing.
+  DatasetStream past(files, valid_stream_options().set_skip_batches(11));
+  CHECK_FALSE(past.next().has_value());
+  CHECK_THROWS_WITH_AS(DatasetStream(files, valid_stream_options().set_skip_batches(-1)),
+                       "StreamOptions: skip_batches must be >= 0, got -1", std::invalid_argument);
+}
+
 TEST_CASE("dataset_stream: a finite shuffled pass yields every window exactly once") {
   SmallDataset ds;
   DatasetStream stream(ds.files, valid_stream_options().set_shuffle(true).set_shuffle_buffer(4).set_seed(11));
