@@ -9,6 +9,7 @@
 #include <limits>
 #include <vector>
 
+#include "random_tensors.h"
 #include "core/ops.h"
 #include "core/parallel.h"
 #include "core/random.h"
@@ -23,12 +24,7 @@
 namespace lagrad {
 namespace {
 
-Tensor uniform(Shape s, float lo, float hi, std::uint64_t seed) {
-  Rng rng(seed);
-  Tensor t(s);
-  for (Index k = 0; k < t.numel(); ++k) t.data()[k] = rng.uniform(lo, hi);
-  return t;
-}
+using testing::uniform;
 
 // Points on a jittered cubic lattice (the benchmark's layout, small).
 Tensor lattice(int n, float spacing, float jitter, std::uint64_t seed) {

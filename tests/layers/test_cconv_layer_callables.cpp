@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "random_tensors.h"
 #include "cconv_kink_free.h"
 #include "cconv_layer_reference.h"
 #include "core/ops.h"
@@ -21,17 +22,10 @@
 namespace lagrad {
 namespace {
 
+using testing::uniform;
+using testing::fill_uniform;
+
 using testing::LayerReference;
-
-Tensor uniform(Shape s, float lo, float hi, std::uint64_t seed) {
-  Rng rng(seed);
-  Tensor t(s);
-  for (Index k = 0; k < t.numel(); ++k) t.data()[k] = rng.uniform(lo, hi);
-  return t;
-}
-
-// Overwrites a parameter in place (the default kernel init is too small to see much).
-void fill_uniform(Tensor t, float lo, float hi, std::uint64_t seed) { t.copy_from(uniform(t.shape(), lo, hi, seed)); }
 
 // exp(-r) (1 - r)^2 inside the radius, 0 outside: C1 at r = 1, so a point entering or leaving the
 // radius is no kink for the finite differences.

@@ -6,6 +6,7 @@
 
 #include <vector>
 
+#include "random_tensors.h"
 #include "cconv_kink_free.h"
 #include "core/random.h"
 #include "expect_grad_ok.h"
@@ -15,14 +16,8 @@
 namespace lagrad {
 namespace {
 
-Tensor uniform(Shape s, float lo, float hi, std::uint64_t seed) {
-  Rng rng(seed);
-  Tensor t(s);
-  for (Index k = 0; k < t.numel(); ++k) t.data()[k] = rng.uniform(lo, hi);
-  return t;
-}
-
-void fill_uniform(Tensor t, float lo, float hi, std::uint64_t seed) { t.copy_from(uniform(t.shape(), lo, hi, seed)); }
+using testing::uniform;
+using testing::fill_uniform;
 
 testing::GradcheckOptions options(std::vector<std::string> names) {
   testing::GradcheckOptions opt;

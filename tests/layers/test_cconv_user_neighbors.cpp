@@ -5,6 +5,7 @@
 
 #include <stdexcept>
 
+#include "random_tensors.h"
 #include "core/random.h"
 #include "core/tape.h"
 #include "layers/continuous_conv.h"
@@ -13,14 +14,9 @@
 namespace lagrad {
 namespace {
 
-using E = std::invalid_argument;
+using testing::uniform;
 
-Tensor uniform(Shape s, float lo, float hi, std::uint64_t seed) {
-  Rng rng(seed);
-  Tensor t(s);
-  for (Index k = 0; k < t.numel(); ++k) t.data()[k] = rng.uniform(lo, hi);
-  return t;
-}
+using E = std::invalid_argument;
 
 // A valid list over 4 rows: 7 entries.
 struct Lists {

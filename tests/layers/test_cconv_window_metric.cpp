@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "random_tensors.h"
 #include "cconv_kink_free.h"
 #include "cconv_layer_reference.h"
 #include "core/ops.h"
@@ -23,16 +24,10 @@
 namespace lagrad {
 namespace {
 
+using testing::uniform;
+using testing::fill_uniform;
+
 using testing::LayerReference;
-
-Tensor uniform(Shape s, float lo, float hi, std::uint64_t seed) {
-  Rng rng(seed);
-  Tensor t(s);
-  for (Index k = 0; k < t.numel(); ++k) t.data()[k] = rng.uniform(lo, hi);
-  return t;
-}
-
-void fill_uniform(Tensor t, float lo, float hi, std::uint64_t seed) { t.copy_from(uniform(t.shape(), lo, hi, seed)); }
 
 // The documented formulas (layers/window_function.h), in double.
 double window_ref(const std::string& name, double r) {
