@@ -9,6 +9,7 @@
 #include <limits>
 #include <vector>
 
+#include "layer_gradcheck_options.h"
 #include "random_tensors.h"
 #include "core/ops.h"
 #include "core/parallel.h"
@@ -317,9 +318,8 @@ TEST_CASE("ContinuousConv: gradients of every input through search, window and o
     call.inp_importance = in[4];
     return conv(in[0], in[1], in[2], in[3], call);
   };
-  testing::GradcheckOptions opt;
-  opt.set_eps(2e-4).set_atol(3e-3).set_rtol(3e-2).set_names({"inp_features", "inp_positions", "out_positions",
-                                                              "extents", "inp_importance"});
+  const testing::GradcheckOptions opt = testing::layer_gradcheck_options(
+      {"inp_features", "inp_positions", "out_positions", "extents", "inp_importance"});
   const auto r = testing::gradcheck(fn, xs, opt);
   CHECK_MESSAGE(r.ok, r.message);
   // The parameters too.
@@ -367,9 +367,8 @@ TEST_CASE("ContinuousConvTranspose: gradients of features, positions and extents
     call.out_importance = in[4];
     return convt(in[0], in[1], in[2], in[3], call);
   };
-  testing::GradcheckOptions opt;
-  opt.set_eps(2e-4).set_atol(3e-3).set_rtol(3e-2).set_names({"inp_features", "inp_positions", "out_positions",
-                                                              "extents", "out_importance"});
+  const testing::GradcheckOptions opt = testing::layer_gradcheck_options(
+      {"inp_features", "inp_positions", "out_positions", "extents", "out_importance"});
   const auto r = testing::gradcheck(fn, xs, opt);
   CHECK_MESSAGE(r.ok, r.message);
 }

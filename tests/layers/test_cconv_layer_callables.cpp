@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "layer_gradcheck_options.h"
 #include "random_tensors.h"
 #include "cconv_kink_free.h"
 #include "cconv_layer_reference.h"
@@ -24,6 +25,7 @@ namespace {
 
 using testing::uniform;
 using testing::fill_uniform;
+using testing::layer_gradcheck_options;
 
 using testing::LayerReference;
 
@@ -113,12 +115,6 @@ TEST_CASE("ContinuousConvTranspose: user window_fn and activation_fn match the r
   CHECK(testing::max_abs_diff(z, expect) < 1e-5);
   // Rows of the transpose's list are its input points, listing output points.
   check_window_argument(w, testing::reference_search(out, inp, ext, Metric::L2, false));
-}
-
-testing::GradcheckOptions layer_gradcheck_options(std::vector<std::string> names) {
-  testing::GradcheckOptions opt;
-  opt.set_eps(2e-4).set_atol(3e-3).set_rtol(3e-2).set_names(std::move(names));
-  return opt;
 }
 
 // The analytic gradient misses the window's share if the layer detached it; the finite

@@ -6,6 +6,7 @@
 
 #include <vector>
 
+#include "layer_gradcheck_options.h"
 #include "random_tensors.h"
 #include "cconv_kink_free.h"
 #include "core/random.h"
@@ -18,12 +19,7 @@ namespace {
 
 using testing::uniform;
 using testing::fill_uniform;
-
-testing::GradcheckOptions options(std::vector<std::string> names) {
-  testing::GradcheckOptions opt;
-  opt.set_eps(2e-4).set_atol(3e-3).set_rtol(3e-2).set_names(std::move(names));
-  return opt;
-}
+using testing::layer_gradcheck_options;
 
 // poly6 vanishes smoothly on the ellipsoid, so only the filter's kinks need a margin.
 testing::KinkFreeSpec spec_for(CoordinateMapping mapping) {
@@ -50,11 +46,11 @@ void check_conv_per_axis(const Tensor& extents_init, std::uint64_t seed) {
   std::vector<Tensor> xs = {f, inp, out, ext};
   for (auto& t : xs) t.set_requires_grad(true);
   testing::expect_grad_ok([&](const std::vector<Tensor>& in) { return conv(in[0], in[1], in[2], in[3]); }, xs,
-                          options({"inp_features", "inp_positions", "out_positions", "extents"}));
+                          layer_gradcheck_options({"inp_features", "inp_positions", "out_positions", "extents"}));
   // The parameters with the same per-axis extents.
   testing::expect_grad_ok([&](const std::vector<Tensor>&) { return conv(f, inp, out, ext); },
                           {conv.kernel(), conv.bias(), conv.find("dense.weight")},
-                          options({"kernel", "bias", "dense.weight"}));
+                          layer_gradcheck_options({"kernel", "bias", "dense.weight"}));
 }
 
 TEST_CASE("ContinuousConv: gradients of every input and parameter with [M, 3] extents") {
@@ -78,9 +74,9 @@ TEST_CASE("ContinuousConvTranspose: gradients of every input and the kernel with
   std::vector<Tensor> xs = {h, inp, out, ext};
   for (auto& t : xs) t.set_requires_grad(true);
   testing::expect_grad_ok([&](const std::vector<Tensor>& in) { return convt(in[0], in[1], in[2], in[3]); }, xs,
-                          options({"inp_features", "inp_positions", "out_positions", "extents"}));
+                          layer_gradcheck_options({"inp_features", "inp_positions", "out_positions", "extents"}));
   testing::expect_grad_ok([&](const std::vector<Tensor>&) { return convt(h, inp, out, ext); }, {convt.kernel()},
-                          options({"kernel"}));
+                          layer_gradcheck_options({"kernel"}));
 }
 
 }  // namespace

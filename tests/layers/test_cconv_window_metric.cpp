@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "layer_gradcheck_options.h"
 #include "random_tensors.h"
 #include "cconv_kink_free.h"
 #include "cconv_layer_reference.h"
@@ -168,9 +169,8 @@ void check_layer_gradients(const char* metric, const char* window, int layout, s
   std::vector<Tensor> xs = {inp, out, ext};
   for (auto& t : xs) t.set_requires_grad(true);
   const Tensor f = uniform({6, 2}, -1.0f, 1.0f, seed + 2);
-  testing::GradcheckOptions opt;
-  opt.set_eps(2e-4).set_atol(3e-3).set_rtol(3e-2).set_names({"inp_positions", "out_positions", "extents"});
-  testing::expect_grad_ok([&](const std::vector<Tensor>& in) { return conv(f, in[0], in[1], in[2]); }, xs, opt);
+  testing::expect_grad_ok([&](const std::vector<Tensor>& in) { return conv(f, in[0], in[1], in[2]); }, xs,
+                          testing::layer_gradcheck_options({"inp_positions", "out_positions", "extents"}));
 }
 
 TEST_CASE("ContinuousConv: gradients through L1 and Linf normalized distances and the windows") {
