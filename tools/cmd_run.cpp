@@ -83,8 +83,7 @@ CommandRegistrar reg([](CLI::App& app, CLI::App*& sub) -> CommandRun {
     Tensor pos = rows3(init.pos), vel = rows3(init.vel);
     NoGradGuard no_grad;
     double compute_ms = 0.0;
-    auto emit = [&](int frame) {
-      std::vector<float> p = pos.to_vector(), v = vel.to_vector();
+    auto emit = [&](int frame, std::vector<float> p, std::vector<float> v) {
       if (a->write_ply) {
         char name[32];
         std::snprintf(name, sizeof name, "fluid_%04d.ply", frame);
@@ -103,7 +102,7 @@ CommandRegistrar reg([](CLI::App& app, CLI::App*& sub) -> CommandRun {
     };
     // Per step, as DLF's run script: emitters add their particles, particles that fell out of
     // the scene are dropped, then the frame is written.
-    emit(0);
+    emit(0, init.pos, init.vel);
     Index dropped = 0;
     int computed_steps = 0;
     for (int s = 1; s <= a->num_steps; ++s) {
@@ -116,11 +115,15 @@ CommandRegistrar reg([](CLI::App& app, CLI::App*& sub) -> CommandRun {
         ++computed_steps;
       }
       std::vector<float> p = pos.to_vector(), v = vel.to_vector();
+      const size_t before = p.size();
       init.emitted_at(s, p, v);
-      dropped += drop_below(init.min_y, p, v);
-      pos = rows3(p);
-      vel = rows3(v);
-      emit(s);
+      const Index dropped_now = drop_below(init.min_y, p, v);
+      dropped += dropped_now;
+      if (p.size() != before || dropped_now > 0) {  // the particle set changed
+        pos = rows3(p);
+        vel = rows3(v);
+      }
+      emit(s, std::move(p), std::move(v));
     }
     if (dropped > 0) spdlog::info("{} particles fell out of the scene (below y = {}) and were dropped", dropped, init.min_y);
     if (a->write_dataset) write_dataset_file((fs::path(a->output) / "rollout.msgpack.zst").string(), seq);
