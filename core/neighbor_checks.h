@@ -3,7 +3,7 @@
 // Each check throws std::invalid_argument naming the function, the argument and the bad value.
 #include <string>
 
-#include "core/shape.h"
+#include "shape.h"
 
 namespace lagrad {
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "core/shape.h"
+#include "shape.h"
 
 namespace lagrad {
 

@@ -14,8 +14,8 @@
 #include <cstdint>
 #include <cstring>
 
-#include "core/neighbor_search.h"
-#include "core/simd8.h"
+#include "neighbor_search.h"
+#include "simd8.h"
 
 // x86-64 builds without -mavx2 get an AVX2 clone of the kernel picked at load time
 // (LAGRAD_NO_TARGET_CLONES turns this off, e.g. to test the portable path); -mavx2 builds

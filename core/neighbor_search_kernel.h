@@ -1,7 +1,7 @@
 #pragma once
 // Internal to core: the radius search over a SpatialHashIndex (no validation here).
-#include "core/neighbor_search.h"
-#include "core/spatial_hash.h"
+#include "neighbor_search.h"
+#include "spatial_hash.h"
 
 namespace lagrad {
 

@@ -6,8 +6,8 @@
 #include <cstring>
 #include <vector>
 
-#include "core/neighbor_search_block.h"
-#include "core/simd8.h"
+#include "neighbor_search_block.h"
+#include "simd8.h"
 
 namespace lagrad::nsearch {
 

@@ -12,9 +12,9 @@
 #include <mutex>
 #include <vector>
 
-#include "core/neighbor_search_row_sort.h"
-#include "core/shape.h"
-#include "core/uninit_vector.h"
+#include "neighbor_search_row_sort.h"
+#include "shape.h"
+#include "uninit_vector.h"
 
 namespace lagrad::nsearch {
 

@@ -7,7 +7,7 @@
 // one element); or a = [N, C] with b = [C] (a row vector applied to every row), either order.
 #include <vector>
 
-#include "core/tensor.h"
+#include "tensor.h"
 
 namespace lagrad {
 

@@ -9,7 +9,7 @@
 
 #include <vector>
 
-#include "core/shape.h"
+#include "shape.h"
 
 namespace lagrad {
 

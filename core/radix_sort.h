@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/uninit_vector.h"
+#include "uninit_vector.h"
 
 namespace lagrad {
 

@@ -10,8 +10,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/neighbor_search.h"
-#include "core/uninit_vector.h"
+#include "neighbor_search.h"
+#include "uninit_vector.h"
 
 namespace lagrad {
 

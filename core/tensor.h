@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "core/shape.h"
+#include "shape.h"
 
 namespace lagrad {
 

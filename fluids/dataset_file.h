@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "fluids/frame.h"
+#include "frame.h"
 
 namespace lagrad {
 

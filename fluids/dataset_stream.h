@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "fluids/frame.h"
+#include "frame.h"
 
 namespace lagrad {
 

@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "fluids/particle_network.h"
-#include "fluids/train_config.h"
+#include "particle_network.h"
+#include "train_config.h"
 
 namespace lagrad {
 

@@ -21,7 +21,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/shape.h"
+#include "../core/shape.h"
 
 namespace lagrad::msgpack_numpy {
 

@@ -17,11 +17,11 @@
 #include <memory>
 #include <vector>
 
-#include "core/tensor.h"
-#include "fluids/train_config.h"
-#include "layers/continuous_conv.h"
-#include "layers/dense.h"
-#include "layers/module.h"
+#include "../core/tensor.h"
+#include "train_config.h"
+#include "../layers/continuous_conv.h"
+#include "../layers/dense.h"
+#include "../layers/module.h"
 
 namespace lagrad {
 

@@ -6,7 +6,7 @@
 // See docs/pretrained_weights.md for the formats and the name mapping.
 #include <string>
 
-#include "optim/optimizer.h"  // NamedTensors
+#include "../optim/optimizer.h"  // NamedTensors
 
 namespace lagrad {
 

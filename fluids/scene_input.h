@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "fluids/sph/scene.h"
+#include "sph/scene.h"
 
 namespace lagrad {
 

@@ -20,7 +20,7 @@
 #include <functional>
 #include <string>
 
-#include "fluids/train_config.h"
+#include "train_config.h"
 
 namespace lagrad {
 

@@ -5,12 +5,12 @@
 // search result, or its own radius search) with the window function's importance.
 #include <memory>
 
-#include "core/neighbor_search.h"
-#include "core/tensor.h"
-#include "layers/cconv_options.h"
-#include "layers/continuous_conv_op.h"
-#include "layers/continuous_conv_options.h"
-#include "layers/module.h"
+#include "../core/neighbor_search.h"
+#include "../core/tensor.h"
+#include "cconv_options.h"
+#include "continuous_conv_op.h"
+#include "continuous_conv_options.h"
+#include "module.h"
 
 namespace lagrad {
 

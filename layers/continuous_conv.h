@@ -20,9 +20,9 @@
 // including positions and extents. Math and options: docs/continuous_conv.md.
 #include <memory>
 
-#include "core/tensor.h"
-#include "layers/cconv_layer_base.h"
-#include "layers/dense.h"
+#include "../core/tensor.h"
+#include "cconv_layer_base.h"
+#include "dense.h"
 
 namespace lagrad {
 

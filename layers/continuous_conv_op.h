@@ -13,9 +13,9 @@
 // See docs/continuous_conv.md for the formulas and the gradients.
 #include <memory>
 
-#include "core/neighbor_search.h"
-#include "core/tensor.h"
-#include "layers/cconv_options.h"
+#include "../core/neighbor_search.h"
+#include "../core/tensor.h"
+#include "cconv_options.h"
 
 namespace lagrad {
 

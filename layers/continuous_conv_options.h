@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "core/tensor.h"
-#include "layers/initializer.h"
-#include "layers/regularizer.h"
-#include "layers/window_function.h"
+#include "../core/tensor.h"
+#include "initializer.h"
+#include "regularizer.h"
+#include "window_function.h"
 
 namespace lagrad {
 

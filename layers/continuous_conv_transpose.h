@@ -9,7 +9,7 @@
 // on. With the kernel's channel axes swapped and the positions exchanged it is the adjoint of
 // ContinuousConv in the features. Options are ContinuousConv's (use_dense_layer_for_center is
 // not supported); parameters "kernel" [kd, kh, kw, in, out], "bias" [out], buffer "offset".
-#include "layers/continuous_conv.h"
+#include "continuous_conv.h"
 
 namespace lagrad {
 

@@ -9,10 +9,10 @@
 // the layer (or run one forward) before handing named_parameters() to it.
 #include <string>
 
-#include "core/tensor.h"
-#include "layers/initializer.h"
-#include "layers/module.h"
-#include "layers/regularizer.h"
+#include "../core/tensor.h"
+#include "initializer.h"
+#include "module.h"
+#include "regularizer.h"
 
 namespace lagrad {
 

@@ -10,8 +10,8 @@
 //   he_normal          N(0, sqrt(2 / fan_in))                        (alias kaiming_normal)
 #include <string>
 
-#include "core/random.h"
-#include "core/tensor.h"
+#include "../core/random.h"
+#include "../core/tensor.h"
 
 namespace lagrad {
 

@@ -16,7 +16,7 @@
 // pred, target [N, D]; num_neighbors [N] (a per-particle count; it gets no gradient).
 // gamma = 0.5 weighs small errors relatively more than the squared error; particles with
 // many neighbors (inside the fluid) count less than those near the surface.
-#include "core/tensor.h"
+#include "../core/tensor.h"
 
 namespace lagrad {
 

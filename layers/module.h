@@ -8,8 +8,8 @@
 #include <utility>
 #include <vector>
 
-#include "core/tensor.h"
-#include "layers/regularizer.h"
+#include "../core/tensor.h"
+#include "regularizer.h"
 
 namespace lagrad {
 

@@ -1,6 +1,6 @@
 #pragma once
 // Keras-style weight penalties: l1 * sum|w| + l2 * sum w^2.
-#include "core/tensor.h"
+#include "../core/tensor.h"
 
 namespace lagrad {
 

@@ -13,8 +13,8 @@
 #include <memory>
 #include <string>
 
-#include "core/neighbor_search.h"
-#include "core/tensor.h"
+#include "../core/neighbor_search.h"
+#include "../core/tensor.h"
 
 namespace lagrad {
 

@@ -13,7 +13,7 @@
 // only for a parameter that had no gradient in some earlier step.
 #include <vector>
 
-#include "optim/optimizer.h"
+#include "optimizer.h"
 
 namespace lagrad {
 

@@ -11,8 +11,8 @@
 #include <map>
 #include <string>
 
-#include "layers/module.h"
-#include "optim/optimizer.h"
+#include "../layers/module.h"
+#include "optimizer.h"
 
 namespace lagrad {
 

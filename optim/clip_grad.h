@@ -8,7 +8,7 @@
 // independent of the thread count. Parameters without a gradient are skipped.
 #include <vector>
 
-#include "optim/optimizer.h"
+#include "optimizer.h"
 
 namespace lagrad {
 

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "core/shape.h"
+#include "../core/shape.h"
 
 namespace lagrad {
 

@@ -9,7 +9,7 @@
 //   p -= lr * d
 #include <vector>
 
-#include "optim/optimizer.h"
+#include "optimizer.h"
 
 namespace lagrad {
 

@@ -7,7 +7,7 @@
 // dimension with the deterministic kernels of reduce_kernels.h.
 #include <string>
 
-#include "core/ops/reduce_kernels.h"
+#include "reduce_kernels.h"
 
 namespace lagrad::detail {
 

@@ -5,9 +5,9 @@
 #include <stdexcept>
 #include <string>
 
-#include "core/parallel.h"
-#include "core/tape.h"
-#include "core/tensor.h"
+#include "../parallel.h"
+#include "../tape.h"
+#include "../tensor.h"
 
 namespace lagrad::detail {
 

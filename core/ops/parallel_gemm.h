@@ -7,8 +7,8 @@
 // one partial per chunk and add the partials in chunk order.
 #include <vector>
 
-#include "core/parallel.h"
-#include "core/tensor.h"
+#include "../parallel.h"
+#include "../tensor.h"
 
 namespace lagrad::detail {
 

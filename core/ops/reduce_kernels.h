@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "core/ops/op_util.h"
+#include "op_util.h"
 
 namespace lagrad::detail {
 

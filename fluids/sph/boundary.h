@@ -9,7 +9,7 @@
 #include <Eigen/Core>
 #include <vector>
 
-#include "core/shape.h"
+#include "../../core/shape.h"
 
 namespace lagrad::sph {
 

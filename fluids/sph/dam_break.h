@@ -5,7 +5,7 @@
 // the flow is close to the experiment's two-dimensional one.
 #include <vector>
 
-#include "fluids/sph/dfsph_solver.h"
+#include "dfsph_solver.h"
 
 namespace lagrad::sph {
 

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "fluids/frame.h"
-#include "fluids/sph/dfsph_solver.h"
-#include "fluids/sph/scene.h"
+#include "../frame.h"
+#include "dfsph_solver.h"
+#include "scene.h"
 
 namespace lagrad::sph {
 

@@ -19,10 +19,10 @@
 #include <memory>
 #include <vector>
 
-#include "core/neighbor_search.h"
-#include "core/shape.h"
-#include "fluids/sph/boundary.h"
-#include "fluids/sph/sph_kernel.h"
+#include "../../core/neighbor_search.h"
+#include "../../core/shape.h"
+#include "boundary.h"
+#include "sph_kernel.h"
 
 namespace lagrad::sph {
 

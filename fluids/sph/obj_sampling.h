@@ -7,8 +7,8 @@
 
 #include <Eigen/Core>
 
-#include "core/shape.h"
-#include "fluids/sph/boundary.h"
+#include "../../core/shape.h"
+#include "boundary.h"
 
 namespace lagrad::sph {
 

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "core/shape.h"
-#include "fluids/sph/boundary.h"
+#include "../../core/shape.h"
+#include "boundary.h"
 
 namespace lagrad::sph {
 

@@ -12,7 +12,7 @@
 // Optional lagrad extensions at the root: "viscosity" (m^2/s) and "density" (kg/m^3).
 #include <string>
 
-#include "fluids/sph/scene.h"
+#include "scene.h"
 
 namespace lagrad::sph {
 

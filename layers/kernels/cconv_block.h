@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "layers/kernels/cconv_kernels.h"
+#include "cconv_kernels.h"
 
 namespace lagrad::kernels::detail {
 

@@ -3,7 +3,7 @@
 // by lane. The coordinate mappings are written once (templated on FloatV or DualV); with DualV
 // the same code yields the exact Jacobian d(voxel coordinates)/d(scaled relative position),
 // with the very float operations and branch choices of the plain evaluation.
-#include "layers/kernels/cconv_simd.h"
+#include "cconv_simd.h"
 
 namespace lagrad::kernels {
 

@@ -13,9 +13,9 @@
 // See docs/continuous_conv.md for the formulas and their derivatives.
 #include <cstdint>
 
-#include "layers/cconv_options.h"
-#include "layers/kernels/cconv_dual.h"
-#include "layers/kernels/cconv_simd.h"
+#include "../cconv_options.h"
+#include "cconv_dual.h"
+#include "cconv_simd.h"
 
 namespace lagrad::kernels {
 

@@ -12,8 +12,8 @@
 //
 // Layout: the filter is a row-major matrix [cells * cin, cout] (Open3D's [kd, kh, kw, in, out]
 // viewed flat), cell = z*kh*kw + y*kw + x.
-#include "core/shape.h"
-#include "layers/kernels/cconv_geometry.h"
+#include "../../core/shape.h"
+#include "cconv_geometry.h"
 
 namespace lagrad::kernels {
 
