@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # README command (1): install dependencies, build, and run the main job end to end:
 # generate a small dataset with the bundled simulator, train briefly, evaluate against the
-# gravity-only baseline (and the published weights when ../shared has them), roll out.
+# gravity-only baseline and the published weights (data/dlf_pretrained/), roll out.
 # Results land in out/. Takes a few minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,11 +22,8 @@ $lagrad train configs/main_job.yaml --train-dir out/train --no-progress
 echo "== evaluate"
 $lagrad evaluate out/train --dataset out/data --frame-skip 10 -o out/eval_trained.json >/dev/null
 $lagrad evaluate --baseline --dataset out/data --frame-skip 10 -o out/eval_baseline.json >/dev/null
-weights=../shared/data/dlf_pretrained/pretrained_model_weights.pt
-if [ -f "$weights" ]; then
-  $lagrad import "$weights" -o out/pretrained.lagrad
-  $lagrad evaluate out/pretrained.lagrad --dataset out/data --frame-skip 10 -o out/eval_pretrained.json >/dev/null
-fi
+$lagrad import data/dlf_pretrained/pretrained_model_weights.pt -o out/pretrained.lagrad
+$lagrad evaluate out/pretrained.lagrad --dataset out/data --frame-skip 10 -o out/eval_pretrained.json >/dev/null
 
 echo "== run: roll the trained model out for 50 steps from a validation scene"
 first_valid=$(ls out/data/valid/*.msgpack.zst | head -n 1)

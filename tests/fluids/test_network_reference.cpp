@@ -16,7 +16,7 @@ using namespace lagrad;
 
 namespace {
 
-const std::string kWeights = LAGRAD_SHARED_DIR "/data/dlf_pretrained/pretrained_model_weights.pt";
+const std::string kWeights = LAGRAD_DATA_DIR "/dlf_pretrained/pretrained_model_weights.pt";
 
 std::vector<double> as_double(const Tensor& t) {
   const float* v = t.data();

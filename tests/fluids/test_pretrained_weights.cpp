@@ -22,7 +22,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kDir = LAGRAD_SHARED_DIR "/data/dlf_pretrained/";
+const std::string kDir = LAGRAD_DATA_DIR "/dlf_pretrained/";
 const std::string kPt = kDir + "pretrained_model_weights.pt";
 const std::string kH5 = kDir + "pretrained_model_weights.h5";
 

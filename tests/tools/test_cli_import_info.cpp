@@ -24,7 +24,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kDir = LAGRAD_SHARED_DIR "/data/dlf_pretrained/";
+const std::string kDir = LAGRAD_DATA_DIR "/dlf_pretrained/";
 
 
 // A few particles over a floor, enough for every layer to matter.

@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kWeights = LAGRAD_SHARED_DIR "/data/dlf_pretrained/pretrained_model_weights.pt";
+const std::string kWeights = LAGRAD_DATA_DIR "/dlf_pretrained/pretrained_model_weights.pt";
 
 // The axis-aligned box [lo, hi] as a closed OBJ with outward faces.
 void write_box_obj(const std::string& path, const float lo[3], const float hi[3]) {
