@@ -1,7 +1,11 @@
 #include "core/tensor.h"
 
 #include <algorithm>
+#include <ostream>
+#include <sstream>
 #include <stdexcept>
+
+#include "core/tape.h"
 
 namespace lagrad {
 
@@ -100,6 +104,18 @@ VectorMap Tensor::vec() const {
   return VectorMap(t.storage->data(), static_cast<Index>(t.storage->size()));
 }
 
+void Tensor::backward() const { lagrad::backward(*this); }
+void Tensor::backward(const Tensor& seed) const { lagrad::backward(*this, seed); }
+void Tensor::backward(const Tensor& seed, const BackwardOptions& options) const {
+  lagrad::backward(*this, seed, options);
+}
+void Tensor::backward(const BackwardOptions& options) const { lagrad::backward(*this, Tensor(), options); }
+
+const std::shared_ptr<GradNode>& Tensor::grad_fn() const {
+  static const std::shared_ptr<GradNode> kNone;
+  return impl_ ? impl_->grad_fn : kNone;
+}
+
 bool Tensor::requires_grad() const { return impl_ && impl_->requires_grad; }
 
 const Tensor& Tensor::set_requires_grad(bool on) const {
@@ -174,6 +190,47 @@ const std::string& Tensor::name() const { return impl_ ? impl_->name : kNoName; 
 Tensor& Tensor::set_name(std::string name) {
   require(impl_, "set_name").name = std::move(name);
   return *this;
+}
+
+namespace {
+// Writes axis `axis` of the block starting at `offset` (elements per step: `stride`), numpy
+// style: nested brackets, at most 3 + 3 entries of a long axis with "..." between.
+void print_axis(std::ostream& os, const float* v, const Shape& s, size_t axis, Index offset, Index stride,
+                int indent) {
+  constexpr Index kEdge = 3;
+  const Index n = s[axis];
+  const Index inner = stride / (n > 0 ? n : 1);
+  os << '[';
+  for (Index i = 0; i < n; ++i) {
+    if (n > 2 * kEdge + 1 && i == kEdge) {
+      os << (axis + 1 == s.size() ? "..., " : "...,\n" + std::string(static_cast<size_t>(indent + 1), ' '));
+      i = n - kEdge - 1;
+      continue;
+    }
+    if (axis + 1 == s.size()) {
+      os << v[offset + i];
+    } else {
+      print_axis(os, v, s, axis + 1, offset + i * inner, inner, indent + 1);
+    }
+    if (i + 1 < n) os << (axis + 1 == s.size() ? ", " : ",\n" + std::string(static_cast<size_t>(indent + 1), ' '));
+  }
+  os << ']';
+}
+}  // namespace
+
+std::ostream& operator<<(std::ostream& os, const Tensor& t) {
+  if (!t.defined()) return os << "Tensor (undefined)";
+  os << "Tensor " << shape_str(t.shape());
+  if (!t.name().empty()) os << " '" << t.name() << "'";
+  if (t.grad_fn()) {
+    os << " (grad_fn)";
+  } else if (t.requires_grad()) {
+    os << " (requires_grad)";
+  }
+  os << '\n';
+  if (t.rank() == 0) return os << t.item();
+  print_axis(os, t.data(), t.shape(), 0, 0, t.numel(), 0);
+  return os;
 }
 
 void check_same_shape(const std::string& op, const Tensor& a, const Tensor& b) {

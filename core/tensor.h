@@ -4,6 +4,7 @@
 // A Tensor is a handle (a shared pointer): copying it is cheap and both copies see the same
 // data. `clone()` copies the numbers. Ops never modify their inputs.
 #include <Eigen/Core>
+#include <iosfwd>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,6 +20,11 @@ using VectorMap = Eigen::Map<Eigen::VectorXf>;
 using ConstVectorMap = Eigen::Map<const Eigen::VectorXf>;
 
 struct TensorImpl;
+struct GradNode;
+class BackwardOptions;
+namespace detail {
+struct TensorAccess;
+}
 
 class Tensor {
  public:
@@ -30,7 +36,13 @@ class Tensor {
   static Tensor full(const Shape& shape, float value);
   static Tensor scalar(float value);  // rank 0
   static Tensor from_vector(const Shape& shape, std::vector<float> values);
+  // Copies numel(shape) floats, read in row-major (C) order. A column-major Eigen matrix's
+  // data() is NOT in that order: pass the matrix itself to from_eigen instead.
   static Tensor from_data(const Shape& shape, const float* values);
+  // Copies any Eigen matrix or expression (column- or row-major, a block, a map) into a
+  // [rows, cols] tensor element by element, so m(i, j) == t.at({i, j}) whatever the storage order.
+  template <class Derived>
+  static Tensor from_eigen(const Eigen::DenseBase<Derived>& m);
 
   bool defined() const { return impl_ != nullptr; }
   const Shape& shape() const;
@@ -49,6 +61,14 @@ class Tensor {
   VectorMap vec() const;
 
   // Autodiff. A leaf with requires_grad gets gradients accumulated into grad() by backward().
+  // backward() is lagrad::backward(*this, ...) (core/tape.h): libtorch's loss.backward().
+  void backward() const;
+  void backward(const Tensor& seed) const;
+  void backward(const Tensor& seed, const BackwardOptions& options) const;
+  void backward(const BackwardOptions& options) const;
+  // The node of the op that produced this tensor (null for leaves and after detach()).
+  const std::shared_ptr<GradNode>& grad_fn() const;
+  bool is_leaf() const { return !grad_fn(); }
   bool requires_grad() const;
   const Tensor& set_requires_grad(bool on = true) const;
   bool has_grad() const;
@@ -70,8 +90,13 @@ class Tensor {
   bool same_as(const Tensor& other) const { return impl_ == other.impl_; }
 
  private:
+  friend struct detail::TensorAccess;  // the tape links nodes and outputs
   std::shared_ptr<TensorImpl> impl_;
 };
+
+// Prints the shape, whether it requires a gradient, and the values (nested brackets by axis;
+// long axes are shortened to their first and last 3 entries), like libtorch's operator<<.
+std::ostream& operator<<(std::ostream& os, const Tensor& t);
 
 using Storage = std::vector<float, Eigen::aligned_allocator<float>>;
 
@@ -79,9 +104,17 @@ struct TensorImpl {
   Shape shape;
   std::shared_ptr<Storage> storage;  // shared by detach() and reshape views
   std::unique_ptr<Tensor> grad;
+  std::shared_ptr<GradNode> grad_fn;  // set by record_op on op outputs; owns the history
   bool requires_grad = false;
   std::string name;
 };
+
+template <class Derived>
+Tensor Tensor::from_eigen(const Eigen::DenseBase<Derived>& m) {
+  Tensor t({static_cast<Index>(m.rows()), static_cast<Index>(m.cols())});
+  t.matrix() = m.template cast<float>();  // element-wise assignment: storage order is honoured
+  return t;
+}
 
 // Throws std::invalid_argument "op: expected <what> shape A, got B" when shapes differ.
 void check_same_shape(const std::string& op, const Tensor& a, const Tensor& b);

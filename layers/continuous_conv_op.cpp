@@ -492,7 +492,8 @@ Tensor run(const char* op, const CConvInputs& in, const CConvOpOptions& options,
     S.neighbors_importance = in.neighbors_importance;
     S.nb = hold_neighbors(in);
     auto saved = std::make_shared<Saved>(std::move(S));
-    record_op(out, [saved, out]() { backward(*saved, out); });
+    record_op(out, {&in.filters, &in.out_positions, &in.extents, &in.offset, &in.inp_positions, &in.inp_features,
+                     &in.inp_importance, &in.neighbors_importance}, [saved](const Tensor& out) { backward(*saved, out); });
   }
   return out;
 }

@@ -59,7 +59,7 @@ Tensor pointwise_loss(const char* op, const Tensor& pred, const Tensor& target, 
   const double scale = reduction == Reduction::Mean ? 1.0 / static_cast<double>(n) : 1.0;
   Tensor out = Tensor::scalar(static_cast<float>(total * scale));
   if (should_record({&pred, &target})) {
-    record_op(out, [pred, target, out, scale, df]() {
+    record_op(out, {&pred, &target}, [pred, target, scale, df](const Tensor& out) {
       pointwise_backward(pred, target, static_cast<float>(out.grad().item() * scale), df);
     });
   }
@@ -134,7 +134,7 @@ Tensor weighted_distance_loss(const Tensor& pred, const Tensor& target, const Te
   Tensor out = Tensor::scalar(static_cast<float>(total / static_cast<double>(N)));
 
   if (should_record({&pred, &target})) {
-    record_op(out, [pred, target, num_neighbors, out, N, D, gamma, nscale, grain, sq_dist]() {
+    record_op(out, {&pred, &target}, [pred, target, num_neighbors, N, D, gamma, nscale, grain, sq_dist](const Tensor& out) {
       const double c = static_cast<double>(out.grad().item()) / static_cast<double>(N);
       const float* nn = num_neighbors.data();
       const float* p = pred.data();

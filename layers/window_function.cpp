@@ -22,7 +22,7 @@ Tensor window_triangle(const Tensor& r) {
     for (Index k = b; k < e; ++k) y[k] = std::min(std::max(1.0f - x[k], 0.0f), 1.0f);
   });
   if (should_record({&r})) {
-    record_op(out, [r, out]() {
+    record_op(out, {&r}, [r](const Tensor& out) {
       const float* x = r.data();
       const float* g = out.grad().data();
       float* d = r.mutable_grad().data();
@@ -49,7 +49,7 @@ Tensor window_poly6(const Tensor& r) {
     }
   });
   if (should_record({&r})) {
-    record_op(out, [r, out]() {
+    record_op(out, {&r}, [r](const Tensor& out) {
       const float* x = r.data();
       const float* g = out.grad().data();
       float* d = r.mutable_grad().data();
@@ -155,7 +155,7 @@ Tensor normalized_neighbor_distances(const Tensor& inp_positions, const Tensor& 
       index = std::make_shared<const IndexVector>(neighbors_index);
       splits = std::make_shared<const IndexVector>(neighbors_row_splits);
     }
-    record_op(out, [=]() {
+    record_op(out, {&inp_positions, &out_positions, &extents}, [=](const Tensor& out) {
       const float* g = out.grad().data();
       const Index* rs = splits->data();
       const Index* idx = index->data();

@@ -23,7 +23,7 @@ Tensor add(const Tensor& a, const Tensor& b) {
   broadcast_apply(p, a.data(), b.data(), out.data(), [](float x, float y) { return x + y; });
   if (should_record({&a, &b})) {
     // Only the inputs that need a gradient are kept alive (their values are not needed).
-    record_op(out, [ga = grad_target(a), gb = grad_target(b), out, p]() {
+    record_op(out, {&a, &b}, [ga = grad_target(a), gb = grad_target(b), p](const Tensor& out) {
       const float* g = out.grad().data();
       auto v = [g](Index k, Index) { return g[k]; };
       if (ga.defined()) broadcast_accumulate(p, 0, ga, v);
@@ -38,7 +38,7 @@ Tensor sub(const Tensor& a, const Tensor& b) {
   Tensor out(p.out_shape);
   broadcast_apply(p, a.data(), b.data(), out.data(), [](float x, float y) { return x - y; });
   if (should_record({&a, &b})) {
-    record_op(out, [ga = grad_target(a), gb = grad_target(b), out, p]() {
+    record_op(out, {&a, &b}, [ga = grad_target(a), gb = grad_target(b), p](const Tensor& out) {
       const float* g = out.grad().data();
       if (ga.defined()) broadcast_accumulate(p, 0, ga, [g](Index k, Index) { return g[k]; });
       if (gb.defined()) broadcast_accumulate(p, 1, gb, [g](Index k, Index) { return -g[k]; });
@@ -67,7 +67,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
   Tensor out(p.out_shape);
   broadcast_apply(p, a.data(), b.data(), out.data(), [](float x, float y) { return x * y; });
   if (should_record({&a, &b})) {
-    record_op(out, [a, b, out, p]() {
+    record_op(out, {&a, &b}, [a, b, p](const Tensor& out) {
       const float* g = out.grad().data();
       const OperandAt av(p, a.data(), 0), bv(p, b.data(), 1);
       if (a.requires_grad()) broadcast_accumulate(p, 0, a, [&](Index k, Index c) { return g[k] * bv(k, c); });
@@ -82,7 +82,7 @@ Tensor div(const Tensor& a, const Tensor& b) {
   Tensor out(p.out_shape);
   broadcast_apply(p, a.data(), b.data(), out.data(), [](float x, float y) { return x / y; });
   if (should_record({&a, &b})) {
-    record_op(out, [a, b, out, p]() {
+    record_op(out, {&a, &b}, [a, b, p](const Tensor& out) {
       const float* g = out.grad().data();
       const float* y = out.data();
       const OperandAt bv(p, b.data(), 1);

@@ -24,7 +24,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   Tensor out({M, N});
   detail::gemm_rows(a.data(), M, K, cmap(b, K, N), out.data(), N, false);
   if (should_record({&a, &b})) {
-    record_op(out, [a, b, out, M, K, N]() {
+    record_op(out, {&a, &b}, [a, b, M, K, N](const Tensor& out) {
       if (a.requires_grad())
         detail::gemm_rows(out.grad().data(), M, N, cmap(b, K, N).transpose(), a.mutable_grad().data(), K, true);
       if (b.requires_grad()) detail::gemm_sum_rows(a.data(), M, K, out.grad().data(), N, b.mutable_grad().data());
@@ -60,7 +60,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     }
   });
   if (should_record({&x, &weight, &bias})) {
-    record_op(out, [x, weight, bias, out, M, K, N]() {
+    record_op(out, {&x, &weight, &bias}, [x, weight, bias, M, K, N](const Tensor& out) {
       if (x.requires_grad())
         detail::gemm_rows(out.grad().data(), M, N, cmap(weight, N, K), x.mutable_grad().data(), K, true);
       if (weight.requires_grad())

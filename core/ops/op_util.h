@@ -66,7 +66,7 @@ Tensor unary_op(const char* op, const Tensor& x, F f, D d) {
   require_defined(op, x, "x");
   Tensor out = map_unary(x, f);
   if (should_record({&x})) {
-    record_op(out, [x, out, d]() { unary_backward(x, out, d); });
+    record_op(out, {&x}, [x, d](const Tensor& out) { unary_backward(x, out, d); });
   }
   return out;
 }

@@ -41,7 +41,7 @@ Tensor scaled_sum_all(const char* op, const Tensor& x, double scale) {
   const double s = detail::sum_all(x.numel(), [xs](Index i) { return static_cast<double>(xs[i]); });
   Tensor out = Tensor::scalar(static_cast<float>(s * scale));
   if (should_record({&x})) {
-    record_op(out, [x, out, scale]() {
+    record_op(out, {&x}, [x, scale](const Tensor& out) {
       const float g = static_cast<float>(out.grad().item() * scale);
       detail::add_to_grad(x, [g](Index) { return g; });
     });
@@ -60,7 +60,7 @@ Tensor scaled_sum_axis(const char* op, const Tensor& x, int axis, bool average) 
       s.outer, s.len, s.inner, [xs, scale](Index k, Index) { return static_cast<double>(xs[k]) * scale; }, out.data(),
       /*add=*/false);
   if (should_record({&x})) {
-    record_op(out, [x, out, s, scale]() {
+    record_op(out, {&x}, [x, s, scale](const Tensor& out) {
       const float* g = out.grad().data();
       const float f = static_cast<float>(scale);
       float* gx = x.mutable_grad().data();

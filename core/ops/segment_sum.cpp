@@ -51,7 +51,7 @@ Tensor segment_sum(const Tensor& x, const IndexVector& row_splits) {
     }
   });
   if (should_record({&x})) {
-    record_op(out, [x, out, row_splits, num_segments, width, grain]() {
+    record_op(out, {&x}, [x, row_splits, num_segments, width, grain](const Tensor& out) {
       const float* g = out.grad().data();
       float* gx = x.mutable_grad().data();
       parallel_for(num_segments, grain, [&](Index b, Index e) {

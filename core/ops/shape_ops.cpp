@@ -34,7 +34,7 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
   // The output shares x's numbers (ops never write into their inputs) but is its own tape node.
   Tensor out = x.view(target);
   if (should_record({&x})) {
-    record_op(out, [x, out]() {
+    record_op(out, {&x}, [x](const Tensor& out) {
       const float* g = out.grad().data();
       detail::add_to_grad(x, [g](Index i) { return g[i]; });
     });
@@ -77,7 +77,7 @@ Tensor concat(const std::vector<Tensor>& xs, int axis) {
     });
   }
   if (should_record(xs)) {
-    record_op(out, [xs, out, offsets, ax, cols]() {
+    record_op(out, xs, [xs, offsets, ax, cols](const Tensor& out) {
       const float* g = out.grad().data();
       for (size_t i = 0; i < xs.size(); ++i) {
         if (!xs[i].requires_grad()) continue;
@@ -115,7 +115,7 @@ Tensor slice_cols(const Tensor& x, Index begin, Index end) {
       std::memcpy(o + r * w, xs + r * cols + begin, sizeof(float) * static_cast<size_t>(w));
   });
   if (should_record({&x})) {
-    record_op(out, [x, out, rows, cols, begin, w]() {
+    record_op(out, {&x}, [x, rows, cols, begin, w](const Tensor& out) {
       const float* g = out.grad().data();
       float* gx = x.mutable_grad().data();
       parallel_for(rows, row_grain(w), [&](Index b, Index e) {
@@ -183,7 +183,7 @@ Tensor index_select(const Tensor& x, const IndexVector& rows) {
       std::memcpy(o + k * width, xs + rows[k] * width, sizeof(float) * static_cast<size_t>(width));
   });
   if (should_record({&x})) {
-    record_op(out, [x, out, rows, num_rows, width]() {
+    record_op(out, {&x}, [x, rows, num_rows, width](const Tensor& out) {
       scatter_add_rows(rows, num_rows, width, out.grad().data(), x.mutable_grad().data());
     });
   }

@@ -19,7 +19,7 @@ Tensor square_with_factor(const Tensor& x, float factor) {
   Tensor out = Tensor::from_data(x.shape(), x.data());
   for (Index i = 0; i < out.numel(); ++i) out.data()[i] *= x.data()[i];
   if (should_record({&x})) {
-    record_op(out, [x, out, factor]() {
+    record_op(out, {&x}, [x, factor](const Tensor& out) {
       Tensor g(x.shape());
       for (Index i = 0; i < x.numel(); ++i) g.data()[i] = factor * 2.0f * x.data()[i] * out.grad().data()[i];
       x.accumulate_grad(g);
@@ -36,7 +36,7 @@ Tensor gather_rows(const Tensor& x, const IndexVector& rows, bool swap) {
   for (Index k = 0; k < n; ++k)
     for (Index c = 0; c < w; ++c) out.data()[k * w + c] = x.data()[rows[k] * w + c];
   if (should_record({&x})) {
-    record_op(out, [x, out, rows, swap, n, w]() {
+    record_op(out, {&x}, [x, rows, swap, n, w](const Tensor& out) {
       Tensor g(x.shape());
       for (Index k = 0; k < n; ++k) {
         const Index src = swap ? rows[(k ^ 1) < n ? (k ^ 1) : k] : rows[k];
@@ -52,7 +52,7 @@ Tensor gather_rows(const Tensor& x, const IndexVector& rows, bool swap) {
 Tensor mul_forgetting_b(const Tensor& a, const Tensor& b) {
   Tensor out = mul(a.detach(), b.detach());
   if (should_record({&a, &b})) {
-    record_op(out, [a, b, out]() {
+    record_op(out, {&a, &b}, [a, b](const Tensor& out) {
       if (a.requires_grad()) a.accumulate_grad(mul(out.grad().detach(), b.detach()));
     });
   }
@@ -63,7 +63,7 @@ Tensor mul_forgetting_b(const Tensor& a, const Tensor& b) {
 Tensor scale_touching(const Tensor& x, const Tensor& bystander) {
   Tensor out = mul(x.detach(), 3.0f);
   if (should_record({&x})) {
-    record_op(out, [x, bystander, out]() {
+    record_op(out, {&x}, [x, bystander](const Tensor& out) {
       x.accumulate_grad(mul(out.grad().detach(), 3.0f));
       bystander.accumulate_grad(Tensor::zeros(bystander.shape()));
     });

@@ -89,13 +89,14 @@ TEST_CASE("Dense forward records one node for the fused linear op (plus one for 
   Tensor x = random_input({4, 2}, 5);
   Tape tape;
   TapeScope scope(tape);
-  lin(x);
+  const Tensor y1 = lin(x);  // nodes live as long as their outputs
   CHECK(tape.size() == 1);
-  act(x);
+  const Tensor y2 = act(x);
   CHECK(tape.size() == 3);
   {
     NoGradGuard no_grad;
-    lin(x);
+    const Tensor y3 = lin(x);
+    CHECK(tape.size() == 3);
   }
   CHECK(tape.size() == 3);
 }
