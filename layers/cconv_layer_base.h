@@ -57,6 +57,7 @@ class CConvLayerBase : public Module {
   Metric metric() const { return metric_; }
 
  protected:
+  bool parameters_pending() const override { return !built(); }
   // Which point set indexes the rows of the layer's neighbor lists (the search queries).
   enum class NeighborRows { OutputPoints, InputPoints };
   // Validates the options (std::invalid_argument prefixed with layer_name).

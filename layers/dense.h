@@ -72,6 +72,9 @@ class Dense : public Module {
   const Tensor& bias() const;    // undefined when use_bias is false
   const DenseOptions& options() const { return options_; }
 
+ protected:
+  bool parameters_pending() const override { return !built(); }
+
  private:
   DenseOptions options_;
   Tensor weight_;

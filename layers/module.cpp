@@ -45,11 +45,38 @@ void Module::add_child(const std::string& name, std::shared_ptr<Module> module) 
   children_.emplace_back(name, std::move(module));
 }
 
+ParameterList::ParameterList(std::vector<std::pair<std::string, Tensor>> named) : named_(std::move(named)) {
+  tensors_.reserve(named_.size());
+  for (const auto& nt : named_) tensors_.push_back(nt.second);
+}
+
+void Module::collect_parameters(const std::string& prefix, std::vector<std::pair<std::string, Tensor>>& out) const {
+  for (const auto& p : params_) out.emplace_back(prefix + p.name, p.value);
+  for (const auto& [cname, child] : children_) child->collect_parameters(prefix + cname + ".", out);
+}
+
+void Module::collect_unbuilt(const std::string& prefix, std::vector<std::string>& out) const {
+  if (parameters_pending()) out.push_back(prefix.empty() ? std::string() : prefix.substr(0, prefix.size() - 1));
+  for (const auto& [cname, child] : children_) child->collect_unbuilt(prefix + cname + ".", out);
+}
+
+std::vector<std::string> Module::unbuilt_modules() const {
+  std::vector<std::string> out;
+  collect_unbuilt("", out);
+  return out;
+}
+
 std::vector<std::pair<std::string, Tensor>> Module::named_parameters() const {
+  const std::vector<std::string> unbuilt = unbuilt_modules();
+  if (!unbuilt.empty()) {
+    std::string names;
+    for (const auto& n : unbuilt) names += (names.empty() ? "" : ", ") + (n.empty() ? "the module itself" : "'" + n + "'");
+    throw std::logic_error("Module: parameters taken before these lazy layers created theirs: " + names +
+                           " (a lazy layer learns its input width on the first forward): give in_features / in_channels in the options, call build(width), or run "
+                           "one forward pass before taking the parameters (optimizer, checkpoint)");
+  }
   std::vector<std::pair<std::string, Tensor>> out;
-  for (const auto& p : params_) out.emplace_back(p.name, p.value);
-  for (const auto& [cname, child] : children_)
-    for (auto& [n, t] : child->named_parameters()) out.emplace_back(cname + "." + n, t);
+  collect_parameters("", out);
   return out;
 }
 
@@ -61,11 +88,7 @@ std::vector<std::pair<std::string, Tensor>> Module::named_buffers() const {
   return out;
 }
 
-std::vector<Tensor> Module::parameters() const {
-  std::vector<Tensor> out;
-  for (auto& [n, t] : named_parameters()) out.push_back(t);
-  return out;
-}
+ParameterList Module::parameters() const { return ParameterList(named_parameters()); }
 
 Tensor Module::find(const std::string& dotted_name) const {
   for (auto& [n, t] : named_parameters())
@@ -89,12 +112,16 @@ void Module::train(bool on) {
 }
 
 void Module::zero_grad() {
-  for (auto& t : parameters()) t.zero_grad();
+  std::vector<std::pair<std::string, Tensor>> all;
+  collect_parameters("", all);  // the built ones; a lazy layer has no gradient to drop yet
+  for (auto& nt : all) nt.second.zero_grad();
 }
 
 Index Module::num_parameter_values() const {
+  std::vector<std::pair<std::string, Tensor>> all;
+  collect_parameters("", all);
   Index n = 0;
-  for (auto& t : parameters()) n += t.numel();
+  for (auto& nt : all) n += nt.second.numel();
   return n;
 }
 

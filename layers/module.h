@@ -13,6 +13,25 @@
 
 namespace lagrad {
 
+// A module's parameters as libtorch's model.parameters() gives them: iterates as tensors, and
+// keeps their dotted names so that an optimizer built from it (it converts to the optimizers'
+// name -> tensor list) keys its state by name, as from named_parameters().
+class ParameterList {
+ public:
+  explicit ParameterList(std::vector<std::pair<std::string, Tensor>> named);
+  operator std::vector<std::pair<std::string, Tensor>>() const { return named_; }
+  const std::vector<std::pair<std::string, Tensor>>& named() const { return named_; }
+  std::vector<Tensor>::const_iterator begin() const { return tensors_.begin(); }
+  std::vector<Tensor>::const_iterator end() const { return tensors_.end(); }
+  size_t size() const { return tensors_.size(); }
+  bool empty() const { return tensors_.empty(); }
+  const Tensor& operator[](size_t i) const { return tensors_.at(i); }
+
+ private:
+  std::vector<std::pair<std::string, Tensor>> named_;
+  std::vector<Tensor> tensors_;
+};
+
 class Module {
  public:
   virtual ~Module() = default;
@@ -28,9 +47,16 @@ class Module {
   }
 
   // Dotted names, in registration order (own entries first, then children in order).
+  // named_parameters() and parameters() throw std::logic_error while a lazy layer (a Dense or
+  // ContinuousConv without in_features / in_channels) has not created its parameters: an
+  // optimizer or checkpoint built from such a list would silently miss them. Build first:
+  // give the width in the options, call build(width), or run one forward pass.
   std::vector<std::pair<std::string, Tensor>> named_parameters() const;
   std::vector<std::pair<std::string, Tensor>> named_buffers() const;
-  std::vector<Tensor> parameters() const;
+  ParameterList parameters() const;
+  // Dotted paths of this module and its descendants whose parameters do not exist yet ("" for
+  // the module itself); empty once everything is built.
+  std::vector<std::string> unbuilt_modules() const;
   // Looks up a parameter or buffer by dotted name; throws std::out_of_range naming it.
   Tensor find(const std::string& dotted_name) const;
 
@@ -43,7 +69,13 @@ class Module {
   void zero_grad();
   Index num_parameter_values() const;
 
+ protected:
+  // Lazy layers return true until they created their parameters.
+  virtual bool parameters_pending() const { return false; }
+
  private:
+  void collect_parameters(const std::string& prefix, std::vector<std::pair<std::string, Tensor>>& out) const;
+  void collect_unbuilt(const std::string& prefix, std::vector<std::string>& out) const;
   void add_child(const std::string& name, std::shared_ptr<Module> module);
   void check_new_name(const std::string& name) const;
   struct Entry {

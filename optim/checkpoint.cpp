@@ -219,6 +219,14 @@ NamedTensors model_state(const Module& model) {
 }
 
 void load_model_state(Module& model, const NamedTensors& state) {
+  const std::vector<std::string> unbuilt = model.unbuilt_modules();
+  if (!unbuilt.empty()) {
+    std::string names;
+    for (const auto& n : unbuilt) names += (names.empty() ? "" : ", ") + (n.empty() ? "the module itself" : "'" + n + "'");
+    throw std::logic_error("load_model_state: the model is not built: these lazy layers have no parameters to load "
+                           "into yet: " + names + "; give their input widths in the options or "
+                           "call build(width) (or run one forward pass) before loading");
+  }
   NamedTensors targets = model.named_parameters();
   for (auto& b : model.named_buffers()) targets.push_back(b);
   std::vector<std::string> missing, unexpected, mismatched;

@@ -19,6 +19,9 @@ std::string join(const std::vector<std::string>& items) {
 
 Optimizer::Optimizer(std::string kind, NamedTensors params, float lr)
     : kind_(std::move(kind)), params_(std::move(params)), lr_(0.0f) {
+  if (params_.empty())
+    throw std::invalid_argument(kind_ + ": no parameters to optimize (an empty list; a model's lazy layers create "
+                                "theirs on the first forward or build(width))");
   std::map<std::string, int> seen;
   for (const auto& [n, t] : params_) {
     if (n.empty()) throw std::invalid_argument(kind_ + ": a parameter has an empty name");

@@ -14,8 +14,8 @@ using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 class Optimizer {
  public:
   // kind: "Adam", "SGD"... (error messages, checkpoint configs). params: e.g.
-  // module.named_parameters(); names must be non-empty and unique, tensors defined; lr finite
-  // and >= 0. Throws std::invalid_argument otherwise.
+  // module.named_parameters() or module.parameters(); at least one, names non-empty and
+  // unique, tensors defined; lr finite and >= 0. Throws std::invalid_argument otherwise.
   Optimizer(std::string kind, NamedTensors params, float lr);
   virtual ~Optimizer() = default;
   Optimizer(const Optimizer&) = delete;

@@ -1,6 +1,9 @@
 // Tensor: construction, handle semantics, views, gradient buffer rules, error messages.
 #include <doctest/doctest.h>
 
+#include <sstream>
+
+#include "core/ops.h"
 #include "core/tensor.h"
 
 using namespace lagrad;
@@ -79,4 +82,43 @@ TEST_CASE("tensor: gradient buffer: set on first write, add afterwards, shapes c
   x.zero_grad();
   CHECK_FALSE(x.has_grad());
   CHECK(x.mutable_grad().to_vector() == std::vector<float>{0, 0});
+}
+
+TEST_CASE("Tensor::from_eigen copies any storage order element by element") {
+  Eigen::MatrixXf col(2, 3);  // column-major: data() is 1 4 2 5 3 6
+  col << 1, 2, 3, 4, 5, 6;
+  const Tensor t = Tensor::from_eigen(col);
+  CHECK(t.shape() == Shape{2, 3});
+  CHECK(t.to_vector() == std::vector<float>{1, 2, 3, 4, 5, 6});
+  CHECK(t.at({1, 0}) == 4.0f);
+  const Tensor r = Tensor::from_eigen(RowMatrix(col));
+  CHECK(r.to_vector() == t.to_vector());
+  const Tensor block = Tensor::from_eigen(col.block(0, 1, 2, 2));
+  CHECK(block.to_vector() == std::vector<float>{2, 3, 5, 6});
+  const Tensor d = Tensor::from_eigen(Eigen::MatrixXd::Identity(2, 2));
+  CHECK(d.to_vector() == std::vector<float>{1, 0, 0, 1});
+  // from_data reads raw row-major numbers: given a column-major buffer it reads it as such.
+  CHECK(Tensor::from_data({2, 3}, col.data()).to_vector() == std::vector<float>{1, 4, 2, 5, 3, 6});
+}
+
+TEST_CASE("Tensor operator<< prints shape, grad state and values, shortening long axes") {
+  std::ostringstream os;
+  os << Tensor::from_vector({2, 3}, {1, 2, 3, 4, 5, 6.5f});
+  CHECK(os.str() == "Tensor [2, 3]\n[[1, 2, 3],\n [4, 5, 6.5]]");
+  os.str("");
+  std::vector<float> v(20);
+  for (int i = 0; i < 20; ++i) v[static_cast<size_t>(i)] = static_cast<float>(i);
+  const Tensor w = Tensor::from_vector({20}, v).set_name("w");
+  w.set_requires_grad();
+  os << w;
+  CHECK(os.str() == "Tensor [20] 'w' (requires_grad)\n[0, 1, 2, ..., 17, 18, 19]");
+  os.str("");
+  os << mul(w, 2.0f).view({20});  // a view has no history
+  CHECK(os.str().rfind("Tensor [20]\n[0, 2, 4, ..., 34, 36, 38]", 0) == 0);
+  os.str("");
+  os << sum(w);
+  CHECK(os.str() == "Tensor [] (grad_fn)\n190");
+  os.str("");
+  os << Tensor();
+  CHECK(os.str() == "Tensor (undefined)");
 }

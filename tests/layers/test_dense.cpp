@@ -104,7 +104,8 @@ TEST_CASE("Dense forward records one node for the fused linear op (plus one for 
 TEST_CASE("Dense infers in_features on the first call and rejects other widths") {
   Dense layer(8);
   CHECK_FALSE(layer.built());
-  CHECK(layer.named_parameters().empty());
+  CHECK(layer.unbuilt_modules() == std::vector<std::string>{""});
+  CHECK_THROWS_WITH_AS(layer.named_parameters(), doctest::Contains("the module itself"), std::logic_error);
   CHECK_THROWS_WITH_AS(layer.weight(), doctest::Contains("Dense: weight read before the layer was built"),
                        std::logic_error);
   Tensor y = layer(Tensor::ones({3, 5}));
