@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <iomanip>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -24,6 +25,12 @@ Shape search_shape(const Tensor& extents) {
   return s;
 }
 
+std::string format_value(float v, int digits) {
+  std::ostringstream s;
+  s << std::setprecision(digits) << v;
+  return s.str();
+}
+
 struct Extents {
   bool defined = false;
   Shape shape;
@@ -43,15 +50,10 @@ Extents extents_of(const Tensor& extents) {
 
 std::string describe(const Extents& e) {
   if (!e.defined) return "undefined extents";
-  std::ostringstream s;
-  if (e.shape.empty()) {
-    s << "extent " << e.value;
-  } else {
-    char hex[20];
-    std::snprintf(hex, sizeof hex, "%08llx", static_cast<unsigned long long>(e.fingerprint >> 32));
-    s << "extents " << shape_str(e.shape) << " #" << hex;
-  }
-  return s.str();
+  if (e.shape.empty()) return "extent " + format_value(e.value, 6);
+  char hex[20];
+  std::snprintf(hex, sizeof hex, "%08llx", static_cast<unsigned long long>(e.fingerprint >> 32));
+  return "extents " + shape_str(e.shape) + " #" + hex;
 }
 
 bool same(const Extents& a, const Extents& b) {
@@ -120,9 +122,9 @@ void check_neighbor_provenance(const NeighborProvenance& p, const NeighborRoles&
   const Extents is = extents_of(extents);
   if (!same(was, is)) {
     if (was.shape.empty() && is.defined && is.shape.empty()) {
-      std::ostringstream v;
-      v << is.value;
-      fail(describe(was), v.str());
+      // Six digits unless they would print two different values alike.
+      const int digits = format_value(was.value, 6) == format_value(is.value, 6) ? 9 : 6;
+      fail("extent " + format_value(was.value, digits), format_value(is.value, digits));
     }
     fail(describe(was), describe(is));
   }

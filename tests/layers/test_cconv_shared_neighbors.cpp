@@ -4,6 +4,7 @@
 // (the same positions, or equal copies of them) give bitwise the output of the layer's own search.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
@@ -58,6 +59,10 @@ TEST_CASE("ContinuousConv: a shared list searched with another extent is refused
   const auto call = s.shared(s.pos, s.pos, Tensor::scalar(0.225f));
   CHECK_THROWS_WITH_AS(conv(s.f, s.pos, s.pos, 0.3f, call),
                        "ContinuousConv: neighbors were searched with extent 0.225, this call uses 0.3", E);
+  // Values that print alike at six digits are shown with nine.
+  CHECK_THROWS_WITH_AS(conv(s.f, s.pos, s.pos, std::nextafter(0.225f, 1.0f), call),
+                       "ContinuousConv: neighbors were searched with extent 0.224999994, this call uses 0.225000009",
+                       E);
   // Per-point extents: same shape, other values.
   const Tensor ext = uniform({40}, 0.5f, 0.7f, 3), ext2 = uniform({40}, 0.5f, 0.7f, 4);
   const auto per_point = s.shared(s.pos, s.pos, ext);
