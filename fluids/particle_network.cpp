@@ -80,7 +80,9 @@ ParticleStep ParticleNetwork::forward(const Tensor& pos, const Tensor& vel, cons
   const Tensor fluid_feats = concat(feats, 1);
 
   ContinuousConvCall fluid_call;
-  fluid_call.neighbors = cconv_radius_search(conv_pos, conv_pos, extent, conv0_fluid_->metric(), true);
+  // Searched as the convolutions search (they refuse a list that does not match their call).
+  fluid_call.neighbors = cconv_radius_search(conv_pos, conv_pos, extent, conv0_fluid_->metric(),
+                                             conv0_fluid_->options().radius_search_ignore_query_points());
   const Tensor ans_conv0_fluid = conv0_fluid_->forward(fluid_feats, conv_pos, conv_pos, extent, fluid_call);
   const Tensor ans_dense0_fluid = dense0_fluid_->forward(fluid_feats);
   const Tensor ans_conv0_obstacle = conv0_obstacle_->forward(box_normals, box, conv_pos, extent);

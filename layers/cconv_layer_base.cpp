@@ -73,11 +73,11 @@ struct QueryRadii {
   float r(Index q, int a) const { return 0.5f * ext[q * owner_stride + a * axis_stride]; }
 };
 
-}  // namespace
-
-std::shared_ptr<const NeighborList> cconv_radius_search(const Tensor& points, const Tensor& queries,
-                                                        const Tensor& extents, Metric metric,
-                                                        bool ignore_query_points, const SpatialHashIndex* hash_table) {
+// cconv_radius_search without the provenance: a layer's own search is never shared, so it
+// skips the hashing.
+std::shared_ptr<CConvNeighborList> search_neighbors(const Tensor& points, const Tensor& queries, const Tensor& extents,
+                                                    Metric metric, bool ignore_query_points,
+                                                    const SpatialHashIndex* hash_table) {
   const char* op = "cconv_radius_search";
   for (auto [t, name] : {std::pair{&points, "points"}, std::pair{&queries, "queries"}})
     if (!t->defined() || t->rank() != 2 || t->dim(1) != 3)
@@ -104,7 +104,8 @@ std::shared_ptr<const NeighborList> cconv_radius_search(const Tensor& points, co
   ro.metric = metric;
   ro.ignore_query_points = ignore_query_points;
   ro.return_distances = false;
-  auto list = std::make_shared<NeighborList>();
+  auto list = std::make_shared<CConvNeighborList>();
+  NeighborList& nl = *list;
   if (owner_stride == 0 && axis_stride == 0) {
     const float radius = 0.5f * ext[0];
     if (hash_table) {
@@ -116,7 +117,7 @@ std::shared_ptr<const NeighborList> cconv_radius_search(const Tensor& points, co
         throw std::invalid_argument(std::string(op) + ": hash_table cell size " + std::to_string(hash_table->cell_size()) +
                                     " is smaller than the search radius " + std::to_string(radius));
     }
-    *list = fixed_radius_search(points.data(), N, queries.data(), M, radius, ro, hash_table);
+    nl = fixed_radius_search(points.data(), N, queries.data(), M, radius, ro, hash_table);
     return list;
   }
   const QueryRadii R{ext, owner_stride, axis_stride};
@@ -124,7 +125,7 @@ std::shared_ptr<const NeighborList> cconv_radius_search(const Tensor& points, co
   for (Index q = 0; q < M; ++q) radii[q] = std::max(R.r(q, 0), std::max(R.r(q, 1), R.r(q, 2)));
   NeighborList ball = radius_search(points.data(), N, queries.data(), M, radii.data(), ro);
   if (axis_stride == 0) {
-    *list = std::move(ball);
+    nl = std::move(ball);
     return list;
   }
   // Per-axis extents: keep the points inside the ellipsoid of the metric.
@@ -143,6 +144,17 @@ std::shared_ptr<const NeighborList> cconv_radius_search(const Tensor& points, co
     }
     list->row_splits.push_back(static_cast<Index>(list->neighbors_index.size()));
   }
+  return list;
+}
+
+}  // namespace
+
+std::shared_ptr<const CConvNeighborList> cconv_radius_search(const Tensor& points, const Tensor& queries,
+                                                             const Tensor& extents, Metric metric,
+                                                             bool ignore_query_points,
+                                                             const SpatialHashIndex* hash_table) {
+  auto list = search_neighbors(points, queries, extents, metric, ignore_query_points, hash_table);
+  list->provenance = record_neighbor_provenance(points, queries, extents, metric, ignore_query_points, hash_table);
   return list;
 }
 
@@ -211,10 +223,12 @@ void CConvLayerBase::resolve_neighbors(const CConvNeighborArgs& args, const Tens
   if (args.user_neighbors_importance.defined())
     throw std::invalid_argument(L + ": user_neighbors_importance needs user_neighbors_index and user_neighbors_row_splits");
   std::shared_ptr<const NeighborList> list = args.neighbors;
-  if (!list) {
+  if (list) {
+    check_shared_neighbors(args, points, queries, extents);
+  } else {
     try {
-      list = cconv_radius_search(points, queries, extents, metric_, options_.radius_search_ignore_query_points(),
-                                 args.hash_table);
+      list = search_neighbors(points, queries, extents, metric_, options_.radius_search_ignore_query_points(),
+                              args.hash_table);
     } catch (const std::invalid_argument& e) {
       throw std::invalid_argument(L + ": " + e.what());
     }
@@ -231,6 +245,15 @@ void CConvLayerBase::resolve_neighbors(const CConvNeighborArgs& args, const Tens
                                 shape_str(r.shape()) + ", got " +
                                 (in.neighbors_importance.defined() ? shape_str(in.neighbors_importance.shape())
                                                                   : std::string("undefined")));
+}
+
+void CConvLayerBase::check_shared_neighbors(const CConvNeighborArgs& args, const Tensor& points,
+                                            const Tensor& queries, const Tensor& extents) const {
+  const NeighborRoles roles = rows_ == NeighborRows::OutputPoints
+                                  ? NeighborRoles{layer_name_, "out_positions", "num_out", "inp_positions", "num_inp"}
+                                  : NeighborRoles{layer_name_, "inp_positions", "num_inp", "out_positions", "num_out"};
+  check_neighbor_provenance(args.neighbors->provenance, roles, points, queries, extents, metric_,
+                            options_.radius_search_ignore_query_points(), args.hash_table);
 }
 
 void CConvLayerBase::check_user_neighbors(const CConvNeighborArgs& args, const Tensor& points,

@@ -11,6 +11,7 @@
 #include "continuous_conv_op.h"
 #include "continuous_conv_options.h"
 #include "module.h"
+#include "neighbor_provenance.h"
 
 namespace lagrad {
 
@@ -18,8 +19,10 @@ namespace lagrad {
 // Linf). extents: a scalar / [1] (fixed radius; `hash_table`, built over the same points with a
 // cell size >= the radius, is reused when given), [num_queries] or [num_queries, 1] (radius per
 // query), [num_queries, 3] or [1, 3] (per axis: the points inside the axis-aligned ellipsoid,
-// i.e. normalized distance <= 1).
-std::shared_ptr<const NeighborList> cconv_radius_search(const Tensor& points, const Tensor& queries,
+// i.e. normalized distance <= 1). The result records its provenance (the counts, extents,
+// metric, ignore_query_points, a fingerprint of the positions and the hash_table), so that a
+// layer can refuse it for a call it does not fit.
+std::shared_ptr<const CConvNeighborList> cconv_radius_search(const Tensor& points, const Tensor& queries,
                                                         const Tensor& extents, Metric metric,
                                                         bool ignore_query_points,
                                                         const SpatialHashIndex* hash_table = nullptr);
@@ -39,8 +42,9 @@ struct CConvNeighborArgs {
   Tensor user_neighbors_importance;
   // lagrad extension: a search result for these very positions and extents (from
   // cconv_radius_search with the layer's metric and ignore_query_points), shared between layers
-  // instead of searching again. The window is applied as after an own search.
-  std::shared_ptr<const NeighborList> neighbors;
+  // instead of searching again. The window is applied as after an own search. The layer
+  // checks the list's provenance against the call (std::invalid_argument on any mismatch).
+  std::shared_ptr<const CConvNeighborList> neighbors;
 };
 
 class CConvLayerBase : public Module {
@@ -74,6 +78,9 @@ class CConvLayerBase : public Module {
   // The user's lists against the points (rows: queries, columns: points), with errors that
   // name the layer's user_neighbors_* arguments; std::invalid_argument.
   void check_user_neighbors(const CConvNeighborArgs& args, const Tensor& points, const Tensor& queries) const;
+  // A shared list against this call: check_neighbor_provenance with the layer's names.
+  void check_shared_neighbors(const CConvNeighborArgs& args, const Tensor& points, const Tensor& queries,
+                              const Tensor& extents) const;
   // Bias and activation, the last two steps of both layers.
   Tensor finish(Tensor out) const;
 
