@@ -157,6 +157,7 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
   std::optional<Batch> first_batch;
   if (!stopped()) first_batch = stream.next();
   if (stopped()) {
+    for (const auto& line : start_lines) spdlog::info("{}", line);  // no log file: nothing is written
     summary.end_step = step;
     spdlog::info("stopped before step {}; the newest checkpoint is unchanged", step);
     return summary;
