@@ -38,7 +38,8 @@ std::vector<std::string> setting_changes(const ModelConfig& saved, const ModelCo
   const auto a = settings(saved), b = settings(config);
   for (const auto& [key, value] : b) {
     const auto it = a.find(key);
-    if (it != a.end() && it->second != value) out.push_back(key + " " + it->second + " (checkpoint) vs " + value + " (config)");
+    if (it != a.end() && it->second != value)
+      out.push_back(key + " " + it->second + " (checkpoint) vs " + value + " (config)");
   }
   return out;
 }
@@ -90,10 +91,12 @@ InitWeights read_init_weights(const std::string& checkpoint_or_dir, const Partic
   }
   for (const auto& [name, t] : buffers) {
     const Tensor* s = find(c.model, name);
-    if (s && s->shape() != t.shape()) differing.push_back(name + " " + shape_str(s->shape()) + " vs " + shape_str(t.shape()));
+    if (s && s->shape() != t.shape())
+      differing.push_back(name + " " + shape_str(s->shape()) + " vs " + shape_str(t.shape()));
   }
   for (const auto& [name, s] : c.model)
-    if (!find(params, name) && !find(buffers, name)) differing.push_back(name + " " + shape_str(s.shape()) + " vs absent");
+    if (!find(params, name) && !find(buffers, name))
+      differing.push_back(name + " " + shape_str(s.shape()) + " vs absent");
   if (!differing.empty()) {
     std::string msg = "--init-from: the model in '" + w.checkpoint + "' does not match the config's: ";
     if (!w.setting_changes.empty()) msg += "model settings " + join(w.setting_changes) + "; ";

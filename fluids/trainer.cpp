@@ -131,14 +131,14 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
                                       init_source.empty() ? "" : "; the run was initialized from " + init_source));
     // Resume wins so that rerunning an interrupted fine-tune's command continues it.
     if (!options.init_from.empty())
-      start_warnings.push_back(fmt::format("--init-from {} is ignored: {} already holds checkpoints, so the run resumes",
-                                           options.init_from, train_dir));
+      start_warnings.push_back(fmt::format("--init-from {} is ignored: {} already holds checkpoints, so the run "
+                                           "resumes", options.init_from, train_dir));
   } else if (!options.init_from.empty()) {
     const InitWeights w = read_init_weights(options.init_from, net);
     apply_init_weights(net, w);
     init_source = fs::absolute(w.checkpoint).lexically_normal().string();
-    start_lines.push_back(fmt::format("initialized from {} (its step {}); optimizer, schedule and data stream start at step 0",
-                                      init_source, w.step));
+    start_lines.push_back(fmt::format("initialized from {} (its step {}); optimizer, schedule and data stream start "
+                                      "at step 0", init_source, w.step));
     for (const auto& change : w.setting_changes)
       start_warnings.push_back("--init-from: model setting " + change + "; training uses the config's");
   }
