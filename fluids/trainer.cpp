@@ -12,6 +12,7 @@
 #include <regex>
 #include <sstream>
 #include <utility>
+#include <vector>
 
 #include "core/ops.h"
 #include "core/parallel.h"
@@ -19,6 +20,7 @@
 #include "core/tape.h"
 #include "fluids/dataset_stream.h"
 #include "fluids/evaluation.h"
+#include "fluids/init_from.h"
 #include "fluids/particle_network.h"
 #include "fluids/tensorboard_writer.h"
 #include "layers/losses.h"
@@ -115,13 +117,30 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
 
   TrainSummary summary;
   const std::string resume_from = latest_checkpoint(train_dir);
+  std::string init_source;  // the checkpoint the run's weights started from ("" for a fresh init)
+  std::vector<std::string> start_lines, start_warnings;  // logged once the log file is open
   if (!resume_from.empty()) {
     const Checkpoint c = load_checkpoint(resume_from);
     load_model_state(net, c.model);
     opt.load_state(c.optimizer, c.optimizer_step);
     summary.start_step = c.step;
     summary.last_checkpoint = resume_from;
-    spdlog::info("resuming from {} (step {})", resume_from, c.step);
+    const auto src = c.metadata.find("init_from");
+    if (src != c.metadata.end()) init_source = src->second;
+    start_lines.push_back(fmt::format("resuming from {} (step {}{})", resume_from, c.step,
+                                      init_source.empty() ? "" : "; the run was initialized from " + init_source));
+    // Resume wins so that rerunning an interrupted fine-tune's command continues it.
+    if (!options.init_from.empty())
+      start_warnings.push_back(fmt::format("--init-from {} is ignored: {} already holds checkpoints, so the run "
+                                           "resumes", options.init_from, train_dir));
+  } else if (!options.init_from.empty()) {
+    const InitWeights w = read_init_weights(options.init_from, net);
+    apply_init_weights(net, w);
+    init_source = fs::absolute(w.checkpoint).lexically_normal().string();
+    start_lines.push_back(fmt::format("initialized from {} (its step {}); optimizer, schedule and data stream start "
+                                      "at step 0", init_source, w.step));
+    for (const auto& change : w.setting_changes)
+      start_warnings.push_back("--init-from: model setting " + change + "; training uses the config's");
   }
   std::int64_t step = summary.start_step;
 
@@ -138,12 +157,15 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
   std::optional<Batch> first_batch;
   if (!stopped()) first_batch = stream.next();
   if (stopped()) {
+    for (const auto& line : start_lines) spdlog::info("{}", line);  // no log file: nothing is written
     summary.end_step = step;
     spdlog::info("stopped before step {}; the newest checkpoint is unchanged", step);
     return summary;
   }
 
   if (options.on_start) options.on_start();
+  for (const auto& line : start_lines) spdlog::info("{}", line);
+  for (const auto& line : start_warnings) spdlog::warn("{}", line);
   fs::create_directories(fs::path(train_dir) / "checkpoints");
   {
     std::ofstream f(fs::path(train_dir) / "config.yaml");
@@ -161,6 +183,7 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
     c.config = config.source_text;
     c.metadata["kind"] = "dlf_particle_network";
     c.metadata["model"] = model_config_yaml(config.model);
+    if (!init_source.empty()) c.metadata["init_from"] = init_source;
     char name[64];
     std::snprintf(name, sizeof name, "ckpt-%08lld.lagrad", static_cast<long long>(at));
     const std::string path = (fs::path(train_dir) / "checkpoints" / name).string();

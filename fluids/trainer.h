@@ -15,6 +15,8 @@
 // A run resumes from its newest checkpoint: parameters, optimizer moments, step, and the data
 // stream position (the stream skips to the same batch, StreamOptions::skip_batches), so an
 // interrupted run continues as if it had not stopped.
+// A run started with TrainerOptions::init_from records that checkpoint's path in the metadata
+// of each of its checkpoints ("init_from"), resumed runs included.
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -36,6 +38,10 @@ struct TrainSummary {
 struct TrainerOptions {
   bool progress_bar = false;  // a one-line progress bar on stderr (for terminals)
   std::int64_t max_iter = 0;  // > 0 overrides training.max_iter
+  // A checkpoint (or training directory) whose parameters start a new run, with a fresh
+  // optimizer (fluids/init_from.h). Ignored when train_dir already holds checkpoints: the run
+  // resumes, so that an interrupted fine-tune continues with the same command.
+  std::string init_from;
   // Called once the inputs (dataset, checkpoint, first batch) have been read and before
   // anything is written to the training directory (the tool opens its log file there).
   std::function<void()> on_start;

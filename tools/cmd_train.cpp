@@ -1,4 +1,4 @@
-// `lagrad train CONFIG.yaml`: trains (or resumes) a DeepLagrangianFluids network.
+// `lagrad train CONFIG.yaml [--init-from CKPT]`: trains (or resumes) a DeepLagrangianFluids network.
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -22,6 +22,7 @@ struct TrainArgs {
   std::string config;
   std::string train_dir;
   std::int64_t max_iter = 0;
+  std::string init_from;
   bool no_progress = false;
 };
 
@@ -31,6 +32,9 @@ CommandRegistrar reg([](CLI::App& app, CLI::App*& sub) -> CommandRun {
   sub->add_option("config", a->config, "Training config (YAML)")->required();
   sub->add_option("--train-dir", a->train_dir, "Training directory (default: runs/<config name>)");
   sub->add_option("--max-iter", a->max_iter, "Stop after this many iterations (overrides training.max_iter)");
+  sub->add_option("--init-from", a->init_from,
+                  "Start a new run from this checkpoint's weights (or a training directory's newest), "
+                  "with a fresh optimizer; ignored when the training directory already has checkpoints (it resumes)");
   sub->add_flag("--no-progress", a->no_progress, "Plain log lines instead of a progress bar");
   return [a]() {
     // The config, the dataset and the first batch are read before anything is written.
@@ -42,6 +46,7 @@ CommandRegistrar reg([](CLI::App& app, CLI::App*& sub) -> CommandRun {
     TrainerOptions opts;
     opts.progress_bar = !a->no_progress && ::isatty(STDERR_FILENO);
     opts.max_iter = a->max_iter;
+    opts.init_from = a->init_from;
     std::shared_ptr<spdlog::logger> file_log;
     opts.on_start = [&] {
       // From here on every log line also goes to <dir>/train.log.
