@@ -9,19 +9,19 @@ if(rc)
   message(FATAL_ERROR "install failed: ${rc}")
 endif()
 
-# The exported targets must name their dependencies by imported target, never by a library path
-# of the machine that built lagrad (those break on any other machine or distribution).
+# The exported targets must name their dependencies by imported target, never by a path of the
+# machine that built lagrad (a library, include or -L path breaks on any other machine).
 file(GLOB targets_files ${WORK_DIR}/prefix/lib*/cmake/lagrad/lagradTargets*.cmake)
 if(NOT targets_files)
   message(FATAL_ERROR "no lagradTargets*.cmake under ${WORK_DIR}/prefix")
 endif()
 foreach(f IN LISTS targets_files)
-  # An absolute path starts after a quote, ';', ':' (in $<LINK_ONLY:...>), '>' or a space;
-  # lagrad's own libraries are "${_IMPORT_PREFIX}/lib/...".
-  file(STRINGS ${f} bad REGEX "[\";:> ]/[^\";>]*[.](so|a|dylib)([.][0-9]+)*[\";>]")
+  # In an INTERFACE_* or IMPORTED_* property, an absolute path starts after a quote, ';', ':'
+  # ($<LINK_ONLY:...>), '>', a space, -L or -I; lagrad's own files are "${_IMPORT_PREFIX}/...".
+  file(STRINGS ${f} bad REGEX "^ *(INTERFACE|IMPORTED)_[A-Z_]+ .*([\";:> ]|-[LI])/")
   file(STRINGS ${f} march REGEX "-march|-mavx|-mtune")
   foreach(line IN LISTS bad march)
-    message(SEND_ERROR "${f}: absolute library path or -m flag in the exported targets:\n  ${line}")
+    message(SEND_ERROR "${f}: absolute path or -m flag in the exported targets:\n  ${line}")
   endforeach()
   if(bad OR march)
     message(FATAL_ERROR "the installed targets file is not relocatable")
