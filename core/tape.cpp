@@ -138,6 +138,9 @@ TapeScope::~TapeScope() { t_active_tape = previous_; }
 NoGradGuard::NoGradGuard() : previous_(t_grad_enabled) { t_grad_enabled = false; }
 NoGradGuard::~NoGradGuard() { t_grad_enabled = previous_; }
 
+GradModeGuard::GradModeGuard(bool enabled) : previous_(t_grad_enabled) { t_grad_enabled = enabled; }
+GradModeGuard::~GradModeGuard() { t_grad_enabled = previous_; }
+
 bool grad_enabled() { return t_grad_enabled; }
 
 bool should_record(std::initializer_list<const Tensor*> inputs) {

@@ -117,6 +117,19 @@ class NoGradGuard {
   bool previous_;
 };
 
+// Sets gradient recording on or off for the scope's lifetime (a task that must record whatever
+// the thread it runs on was doing sets it explicitly).
+class GradModeGuard {
+ public:
+  explicit GradModeGuard(bool enabled);
+  ~GradModeGuard();
+  GradModeGuard(const GradModeGuard&) = delete;
+  GradModeGuard& operator=(const GradModeGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
 bool grad_enabled();
 
 // True when gradients are enabled and any of the inputs requires a gradient. Ops call this,

@@ -5,6 +5,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "core/grad_sink.h"
 #include "core/tape.h"
 
 namespace lagrad {
@@ -134,6 +135,8 @@ const Tensor& Tensor::grad() const {
 
 Tensor& Tensor::mutable_grad() const {
   TensorImpl& t = require(impl_, "mutable_grad");
+  if (!t.grad_fn)
+    if (GradSink* sink = active_grad_sink()) return sink->buffer(*this);  // a task's private buffer
   if (!t.grad) t.grad = std::make_unique<Tensor>(t.shape);
   return *t.grad;
 }
@@ -148,6 +151,11 @@ void Tensor::accumulate_grad(const Tensor& g) const {
     throw std::invalid_argument("accumulate_grad: gradient of shape " + shape_str(g.shape()) +
                                 " for a tensor of shape " + shape_str(t.shape) +
                                 (t.name.empty() ? std::string() : " ('" + t.name + "')"));
+  if (!t.grad_fn)
+    if (GradSink* sink = active_grad_sink()) {  // a task's private buffer (zero-filled: add)
+      sink->buffer(*this).vec() += g.vec();
+      return;
+    }
   if (!t.grad) {
     t.grad = std::make_unique<Tensor>(g.clone());
     return;

@@ -218,6 +218,7 @@ TrainConfig parse_train_config(const std::string& yaml_text) {
          {"log_interval", int_at_least<std::int64_t>(t.log_interval, 1)},
          {"seed", [&](const YAML::Node& v, const std::string& vk) { t.seed = read_scalar<std::uint64_t>(v, vk, "a non-negative integer"); }},
          {"threads", int_at_least(t.threads, 0)},
+         {"max_samples_in_flight", int_at_least(t.max_samples_in_flight, 0)},
          {"position_gradients", boolean(t.position_gradients)},
        });
      }},

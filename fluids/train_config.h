@@ -55,6 +55,9 @@ struct TrainingConfig {
   std::int64_t log_interval = 10;
   std::uint64_t seed = 0;
   int threads = 0;                    // 0: all cores
+  // Samples of a batch computed concurrently (each keeps its intermediates until its backward):
+  // 0 = one per thread. Results are bitwise the same for any value.
+  int max_samples_in_flight = 0;
   bool position_gradients = false;    // the original's convolutions pass no gradient to positions
 };
 

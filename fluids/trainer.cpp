@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/batch_backward.h"
 #include "core/ops.h"
 #include "core/parallel.h"
 #include "core/random.h"
@@ -114,6 +115,8 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
   Adam opt(net.named_parameters(),
            AdamOptions().lr(tc.base_lr).eps(tc.adam_eps).beta1(tc.adam_beta1).beta2(tc.adam_beta2));
   const LrSchedule schedule = LrSchedule::piecewise_constant(tc.lr_boundaries, tc.lr_factors);
+  const ParameterList params = net.parameters();
+  const std::vector<Tensor> param_tensors(params.begin(), params.end());
 
   TrainSummary summary;
   const std::string resume_from = latest_checkpoint(train_dir);
@@ -218,12 +221,17 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
     const std::optional<Batch> batch = first_batch ? std::exchange(first_batch, std::nullopt) : stream.next();
     if (!batch) throw std::runtime_error("train: the training stream ended unexpectedly");
     opt.zero_grad();
+    // Samples run concurrently, each on its own tape; their gradients are added in sample
+    // order, so the step is bitwise the same at any thread count.
+    const float weight = 128.0f / static_cast<float>(batch->size());
+    BatchBackwardOptions bo;
+    bo.max_samples_in_flight = tc.max_samples_in_flight;
+    const std::vector<float> losses = batch_backward(
+        batch->size(), [&](size_t i) { return mul(sample_loss(net, (*batch)[i]), weight); }, param_tensors, bo);
     double total = 0.0;
-    for (const Sample& s : *batch) {
-      Tensor l = mul(sample_loss(net, s), 128.0f / static_cast<float>(batch->size()));
-      total += l.item();
-      backward(l);
-      particles_window += static_cast<std::int64_t>(s.num_particles());
+    for (size_t i = 0; i < losses.size(); ++i) {
+      total += losses[i];
+      particles_window += static_cast<std::int64_t>((*batch)[i].num_particles());
     }
     if (!std::isfinite(total))
       throw std::runtime_error("train: the loss became non-finite at step " + std::to_string(step) +

@@ -4,6 +4,8 @@
 #include "core/ops.h"
 #include "core/parallel.h"
 #include "core/random.h"
+#include "core/batch_backward.h"
+#include "core/grad_sink.h"
 #include "core/tape.h"
 #include "core/tensor.h"
 #include "layers/initializer.h"

@@ -56,6 +56,7 @@ TEST_CASE("pipeline: generate, train, resume, evaluate, run") {
 
   write_config(dir, "one.yaml", 1);
   write_config(dir, "two.yaml", 2);
+  write_config(dir, "serial.yaml", 2, "  max_samples_in_flight: 1\n");
   const Run full = run_tool(dir, "train " + quoted(dir.file("one.yaml")) + " --no-progress --train-dir " + quoted(dir.file("full")));
   INFO(full.err);
   REQUIRE(full.exit_code == 0);
@@ -77,6 +78,13 @@ TEST_CASE("pipeline: generate, train, resume, evaluate, run") {
     const Run two = run_tool(dir, "train " + quoted(dir.file("two.yaml")) + " --no-progress --train-dir " + quoted(dir.file("two")));
     REQUIRE(two.exit_code == 0);
     check_bitwise_equal(model_at(dir.file("full"), 4), model_at(dir.file("two"), 4));
+  }
+
+  SUBCASE("samples one at a time or concurrently train bitwise the same") {
+    const Run serial = run_tool(dir, "train " + quoted(dir.file("serial.yaml")) + " --no-progress --train-dir " +
+                                         quoted(dir.file("serial")));
+    REQUIRE(serial.exit_code == 0);
+    check_bitwise_equal(model_at(dir.file("full"), 4), model_at(dir.file("serial"), 4));
   }
 
   SUBCASE("evaluate and run") {
