@@ -11,10 +11,12 @@
 #include <optional>
 #include <regex>
 #include <sstream>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "core/batch_backward.h"
+#include "core/communicator.h"
 #include "core/ops.h"
 #include "core/parallel.h"
 #include "core/random.h"
@@ -103,7 +105,14 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
                    const std::atomic<bool>* stop) {
   const TrainingConfig& tc = config.training;
   const std::int64_t max_iter = options.max_iter > 0 ? options.max_iter : tc.max_iter;
-  set_num_threads(tc.threads);
+  // Data-parallel over MPI when started by mpirun: every rank runs this function; rank 0 alone
+  // reads the checkpoint to resume from and writes the training directory (docs/distributed.md).
+  const Communicator& comm = Communicator::world();
+  const bool writer = comm.is_root();
+  int threads = tc.threads;
+  if (threads == 0 && comm.local_size() > 1)  // the machine's cores shared among its ranks
+    threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / comm.local_size());
+  set_num_threads(threads);
   // Inputs first: a bad dataset is reported before anything is written.
   const std::vector<std::string> train_files = dataset_split_files(config.dataset_dir, "train");
   std::vector<std::string> valid_files;
@@ -119,7 +128,7 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
   const std::vector<Tensor> param_tensors(params.begin(), params.end());
 
   TrainSummary summary;
-  const std::string resume_from = latest_checkpoint(train_dir);
+  const std::string resume_from = writer ? latest_checkpoint(train_dir) : std::string();
   std::string init_source;  // the checkpoint the run's weights started from ("" for a fresh init)
   std::vector<std::string> start_lines, start_warnings;  // logged once the log file is open
   if (!resume_from.empty()) {
@@ -136,7 +145,7 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
     if (!options.init_from.empty())
       start_warnings.push_back(fmt::format("--init-from {} is ignored: {} already holds checkpoints, so the run "
                                            "resumes", options.init_from, train_dir));
-  } else if (!options.init_from.empty()) {
+  } else if (!options.init_from.empty() && writer) {
     const InitWeights w = read_init_weights(options.init_from, net);
     apply_init_weights(net, w);
     init_source = fs::absolute(w.checkpoint).lexically_normal().string();
@@ -144,6 +153,18 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
                                       "at step 0", init_source, w.step));
     for (const auto& change : w.setting_changes)
       start_warnings.push_back("--init-from: model setting " + change + "; training uses the config's");
+  }
+  if (comm.size() > 1) {
+    // Every rank starts from rank 0's state: parameters, optimizer moments and step.
+    for (const auto& [name, t] : net.named_parameters()) comm.broadcast(t.data(), static_cast<size_t>(t.numel()));
+    NamedTensors state = opt.state_tensors();  // handles to the live state
+    for (const auto& [name, t] : state) comm.broadcast(t.data(), static_cast<size_t>(t.numel()));
+    std::int64_t opt_step = opt.step_count();
+    comm.broadcast(opt_step);
+    opt.load_state(state, opt_step);
+    comm.broadcast(summary.start_step);
+    comm.broadcast(init_source);
+    if (writer) start_lines.push_back(fmt::format("data-parallel over {} processes, {} thread(s) each", comm.size(), threads));
   }
   std::int64_t step = summary.start_step;
 
@@ -154,7 +175,8 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
   so.skip_batches = step;  // continue the data stream where the checkpointed run left it
   if (step > 0) spdlog::info("skipping the data stream to batch {} (one read of the files)", step);
   DatasetStream stream(train_files, so);
-  auto stopped = [stop] { return stop && stop->load(); };
+  // A stop request on any rank stops all of them at the same step.
+  auto stopped = [stop, &comm] { return comm.any(stop && stop->load()); };
   // The first batch is read before anything is written: a truncated or corrupt file among the
   // first ones read is reported with the training directory untouched.
   std::optional<Batch> first_batch;
@@ -166,17 +188,18 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
     return summary;
   }
 
-  if (options.on_start) options.on_start();
-  for (const auto& line : start_lines) spdlog::info("{}", line);
-  for (const auto& line : start_warnings) spdlog::warn("{}", line);
-  fs::create_directories(fs::path(train_dir) / "checkpoints");
-  {
+  if (writer) {
+    if (options.on_start) options.on_start();
+    for (const auto& line : start_lines) spdlog::info("{}", line);
+    for (const auto& line : start_warnings) spdlog::warn("{}", line);
+    fs::create_directories(fs::path(train_dir) / "checkpoints");
     std::ofstream f(fs::path(train_dir) / "config.yaml");
     f << config.source_text;
   }
 
   std::int64_t saved_step = resume_from.empty() ? -1 : step;
   auto save = [&](std::int64_t at) {
+    if (!writer) return;
     Checkpoint c;
     c.step = at;
     c.model = model_state(net);
@@ -197,8 +220,9 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
   };
 
   const fs::path metrics = fs::path(train_dir) / "metrics.jsonl";
-  TensorBoardWriter tb((fs::path(train_dir) / "tensorboard").string());
-  auto run_eval = [&](std::int64_t at) {
+  std::optional<TensorBoardWriter> tb;
+  if (writer) tb.emplace((fs::path(train_dir) / "tensorboard").string());
+  auto run_eval = [&](std::int64_t at) {  // rank 0 only: the others go on to the next batch and wait there
     EvaluationOptions eo;
     eo.scale = config.evaluation.scale;
     eo.frame_skip = config.evaluation.frame_skip;
@@ -209,9 +233,9 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
                  r.windows, r.seconds);
     append_line(metrics, "{\"step\": " + std::to_string(at) + ", \"eval/err_n1\": " + fmt_double(r.err_n1) +
                              ", \"eval/err_n2\": " + fmt_double(r.err_n2) + "}");
-    tb.add_scalar("eval/err_n1", r.err_n1, at);
-    tb.add_scalar("eval/err_n2", r.err_n2, at);
-    tb.flush();
+    tb->add_scalar("eval/err_n1", r.err_n1, at);
+    tb->add_scalar("eval/err_n2", r.err_n2, at);
+    tb->flush();
   };
 
   const auto t_start = std::chrono::steady_clock::now();
@@ -226,6 +250,7 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
     const float weight = 128.0f / static_cast<float>(batch->size());
     BatchBackwardOptions bo;
     bo.max_samples_in_flight = tc.max_samples_in_flight;
+    bo.communicator = &comm;
     const std::vector<float> losses = batch_backward(
         batch->size(), [&](size_t i) { return mul(sample_loss(net, (*batch)[i]), weight); }, param_tensors, bo);
     double total = 0.0;
@@ -244,7 +269,7 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
     ++steps_window;
     summary.last_loss = static_cast<float>(total);
 
-    if (step % tc.log_interval == 0 || step == max_iter) {
+    if (writer && (step % tc.log_interval == 0 || step == max_iter)) {
       const auto now = std::chrono::steady_clock::now();
       const double dt = std::chrono::duration<double>(now - t_window).count();
       const double it_s = steps_window / std::max(dt, 1e-9);
@@ -253,11 +278,11 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
       append_line(metrics, "{\"step\": " + std::to_string(step) + ", \"loss\": " + fmt_double(total) +
                                ", \"lr\": " + fmt_double(opt.lr()) + ", \"iterations_per_s\": " + fmt_double(it_s) +
                                ", \"particles_per_s\": " + fmt_double(pps) + "}");
-      tb.add_scalar("train/loss", total, step);
-      tb.add_scalar("train/lr", opt.lr(), step);
-      tb.add_scalar("train/iterations_per_s", it_s, step);
-      tb.add_scalar("train/particles_per_s", pps, step);
-      tb.flush();
+      tb->add_scalar("train/loss", total, step);
+      tb->add_scalar("train/lr", opt.lr(), step);
+      tb->add_scalar("train/iterations_per_s", it_s, step);
+      tb->add_scalar("train/particles_per_s", pps, step);
+      tb->flush();
       if (options.progress_bar) {
         const int width = 30;
         const int filled = static_cast<int>(width * step / max_iter);
@@ -276,7 +301,7 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
       particles_window = steps_window = 0;
     }
     if (step % tc.checkpoint_interval == 0) save(step);
-    if (tc.eval_interval > 0 && step % tc.eval_interval == 0) {
+    if (writer && tc.eval_interval > 0 && step % tc.eval_interval == 0) {
       if (options.progress_bar) std::fprintf(stderr, "\n");
       run_eval(step);
       t_window = std::chrono::steady_clock::now();  // it/s measures training only

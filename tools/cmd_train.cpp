@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <vector>
 
+#include "core/communicator.h"
 #include "fluids/train_config.h"
 #include "fluids/trainer.h"
 #include "registry.h"
@@ -44,7 +45,7 @@ CommandRegistrar reg([](CLI::App& app, CLI::App*& sub) -> CommandRun {
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
     TrainerOptions opts;
-    opts.progress_bar = !a->no_progress && ::isatty(STDERR_FILENO);
+    opts.progress_bar = !a->no_progress && ::isatty(STDERR_FILENO) && Communicator::world().is_root();
     opts.max_iter = a->max_iter;
     opts.init_from = a->init_from;
     std::shared_ptr<spdlog::logger> file_log;
