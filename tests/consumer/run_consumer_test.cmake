@@ -35,6 +35,7 @@ endif()
 execute_process(COMMAND ${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/consumer -B ${WORK_DIR}/build
                         -G ${GENERATOR} -DCMAKE_CXX_COMPILER=${CXX_COMPILER} -DCMAKE_CXX_FLAGS=
                         -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix -DCMAKE_BUILD_TYPE=Release
+                        -DLAGRAD_EXAMPLES_DIR=${SOURCE_DIR}/examples
                 RESULT_VARIABLE rc)
 if(rc)
   message(FATAL_ERROR "configuring the consumer failed: ${rc}")
@@ -46,4 +47,9 @@ endif()
 execute_process(COMMAND ${WORK_DIR}/build/consumer RESULT_VARIABLE rc)
 if(rc)
   message(FATAL_ERROR "the consumer program failed: ${rc}")
+endif()
+# The data-parallel example, as a consumer builds it, run as one process.
+execute_process(COMMAND ${WORK_DIR}/build/distributed_fit RESULT_VARIABLE rc)
+if(rc)
+  message(FATAL_ERROR "the consumer's distributed_fit failed: ${rc}")
 endif()

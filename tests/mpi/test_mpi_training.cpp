@@ -159,3 +159,19 @@ TEST_CASE("mpirun: a killed rank stops the run, leaves whole checkpoints, and th
   REQUIRE(plain.exit_code == 0);
   check_same_file(ckpt(dir, "plain", until), ckpt(dir, "run", until));
 }
+
+TEST_CASE("mpirun: the user-loop API (broadcast_parameters, allreduce_gradients) keeps ranks in lockstep") {
+  TempDir dir("mpi_example");
+  for (int np : {2, 3}) {
+    const std::string out = dir.file("out.txt"), err = dir.file("err.txt");
+    const std::string cmd = std::string("OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 '") + LAGRAD_MPIEXEC +
+                            "' --oversubscribe -np " + std::to_string(np) + " '" + LAGRAD_DISTRIBUTED_FIT_PATH + "' >'" +
+                            out + "' 2>'" + err + "'";
+    const int status = std::system(cmd.c_str());
+    INFO(read_text(out) << read_text(err));
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    CHECK(contains(read_text(out), std::to_string(np) + " rank(s)"));
+    CHECK(contains(read_text(out), "in lockstep"));
+  }
+}
