@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "core/communicator.h"
 #include "registry.h"
 
 namespace lagrad::tool {
@@ -42,6 +43,7 @@ CommandRegistrar reg([](CLI::App& app, CLI::App*& sub) -> CommandRun {
       b.run(args->options, out);
       doc.set(b.name, std::move(out));
     }
+    if (!Communicator::world().is_root()) return 0;  // under mpirun rank 0 reports
     const std::string text = doc.dump(2);
     std::cout << text << std::endl;
     if (!args->output.empty()) {
