@@ -4,8 +4,11 @@
 // Per batch (the original's step): for each sample, predict two steps (the second from the
 // first prediction), loss_i = 0.5 (L(step 1) + L(step 2)) with L the weighted distance loss and
 // each step's fluid neighbor counts; total = 128 * sum_i loss_i / batch_size; one Adam step
-// (eps 1e-6) with the piecewise-constant schedule. Gradients of the samples are accumulated one
-// backward per sample, so memory stays that of one sample.
+// (eps 1e-6) with the piecewise-constant schedule. The samples run concurrently (batch_backward:
+// training.max_samples_in_flight at a time, default one per thread), each on its own tape, and
+// their gradients are added in sample order: bitwise the same at any thread count. Under
+// mpirun the samples are spread over the ranks with the same guarantee; rank 0 alone reads the
+// checkpoint to resume from and writes the directory (docs/distributed.md).
 //
 // The training directory holds:
 //   checkpoints/ckpt-<step>.lagrad   the newest few and every k-th (see TrainingConfig)
