@@ -21,6 +21,7 @@
 #include "fluids/evaluation.h"
 #include "fluids/particle_network.h"
 #include "fluids/tensorboard_writer.h"
+#include "lagrad/version.h"
 #include "layers/losses.h"
 #include "optim/adam.h"
 #include "optim/checkpoint.h"
@@ -161,6 +162,7 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
     c.config = config.source_text;
     c.metadata["kind"] = "dlf_particle_network";
     c.metadata["model"] = model_config_yaml(config.model);
+    c.metadata["lagrad_version"] = version();
     char name[64];
     std::snprintf(name, sizeof name, "ckpt-%08lld.lagrad", static_cast<long long>(at));
     const std::string path = (fs::path(train_dir) / "checkpoints" / name).string();

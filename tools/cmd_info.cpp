@@ -10,6 +10,7 @@
 #include <string>
 
 #include "core/shape.h"
+#include "lagrad/version.h"
 #include "optim/checkpoint.h"
 #include "registry.h"
 
@@ -74,6 +75,7 @@ Json to_json(const std::string& path, const Checkpoint& c) {
   doc.set("path", path);
   doc.set("encoding", encoding_of(path));
   doc.set("format_version", static_cast<std::int64_t>(Checkpoint::kFormatVersion));
+  doc.set("lagrad_version", version());
   doc.set("step", static_cast<std::int64_t>(c.step));
   doc.set("optimizer_step", static_cast<std::int64_t>(c.optimizer_step));
   doc.set("schedule", c.schedule);
@@ -110,6 +112,9 @@ Json to_json(const std::string& path, const Checkpoint& c) {
 void print_text(const std::string& path, const Checkpoint& c) {
   std::printf("checkpoint      %s\n", path.c_str());
   std::printf("encoding        %s, format version %u\n", encoding_of(path).c_str(), Checkpoint::kFormatVersion);
+  const auto writer = c.metadata.find("lagrad_version");
+  std::printf("lagrad          %s (written by %s)\n", version(),
+              writer == c.metadata.end() ? "an unknown version" : writer->second.c_str());
   std::printf("step            %lld\n", static_cast<long long>(c.step));
   std::printf("optimizer step  %lld\n", static_cast<long long>(c.optimizer_step));
   std::printf("schedule        %s\n", c.schedule.empty() ? "(none)" : c.schedule.c_str());

@@ -1,5 +1,6 @@
 #pragma once
 // lagrad: the umbrella header. Include this one file to use the library.
+#include "lagrad/version.h"
 #include "core/neighbor_search.h"
 #include "core/ops.h"
 #include "core/parallel.h"

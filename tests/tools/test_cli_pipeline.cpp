@@ -10,6 +10,7 @@
 #include "fluids/dataset_file.h"
 #include "fluids/dataset_stream.h"
 #include "fluids/ply_writer.h"
+#include "lagrad/version.h"
 #include "optim/checkpoint.h"
 
 using namespace lagrad;
@@ -62,6 +63,8 @@ TEST_CASE("pipeline: generate, train, resume, evaluate, run") {
   CHECK(fs::exists(dir.file("full/metrics.jsonl")));
   CHECK(contains(read_text(dir.file("full/metrics.jsonl")), "\"eval/err_n1\""));
   CHECK(contains(read_text(dir.file("full/train.log")), "step 4/4 loss"));
+  CHECK(load_checkpoint(dir.file("full/checkpoints/ckpt-00000004.lagrad")).metadata.at("lagrad_version") ==
+        LAGRAD_VERSION_STRING);
 
   SUBCASE("an interrupted run resumes to bitwise the same parameters") {
     const Run part = run_tool(dir, "train " + quoted(dir.file("one.yaml")) + " --no-progress --max-iter 2 --train-dir " +
