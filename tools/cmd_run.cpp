@@ -8,6 +8,7 @@
 
 #include "core/tape.h"
 #include "fluids/dataset_file.h"
+#include "fluids/io/rollout_folder.h"
 #include "fluids/ply_writer.h"
 #include "fluids/scene_input.h"
 #include "model_loading.h"
@@ -26,6 +27,7 @@ struct RunArgs {
   int num_steps = 100;
   bool write_ply = true;
   bool write_dataset = false;
+  bool overwrite = false;
 };
 
 Tensor rows3(const std::vector<float>& v) { return Tensor::from_vector({static_cast<Index>(v.size() / 3), 3}, v); }
@@ -58,6 +60,8 @@ CommandRegistrar reg([](CLI::App& app, CLI::App*& sub) -> CommandRun {
   sub->add_option("-o,--output", a->output, "Output directory")->capture_default_str();
   sub->add_flag("--write-ply,!--no-write-ply", a->write_ply, "Write one binary PLY per frame (default on)");
   sub->add_flag("--write-dataset", a->write_dataset, "Also write the rollout in the dataset format");
+  sub->add_flag("--overwrite", a->overwrite,
+                "Replace the rollout files (boundary.ply, fluid_*.ply, rollout.msgpack.zst) already in the output folder");
   return [a]() {
     if (a->scene.empty() == a->dataset_file.empty())
       throw std::invalid_argument("run: give exactly one of --scene or --dataset-file");
@@ -65,10 +69,17 @@ CommandRegistrar reg([](CLI::App& app, CLI::App*& sub) -> CommandRun {
       throw std::invalid_argument("run: --num-steps must be >= 1, got " + std::to_string(a->num_steps));
     if (!a->write_ply && !a->write_dataset)
       throw std::invalid_argument("run: --no-write-ply without --write-dataset would write nothing");
+    // A folder holding an older rollout would mix its frames with the new ones.
+    const std::vector<std::string> old = rollout_files(a->output);
+    if (!old.empty() && !a->overwrite)
+      throw std::invalid_argument("run: '" + a->output + "' already holds a rollout (" + std::to_string(old.size()) +
+                                  " files: " + old.front() + (old.size() > 1 ? " ... " + old.back() : "") +
+                                  "); pass --overwrite to replace it, or choose another -o");
     // Load everything before writing anything.
     InitialState init = a->scene.empty() ? initial_state_from_dataset_file(a->dataset_file)
                                          : initial_state_from_scene_json(a->scene);
     LoadedModel m = load_particle_network(a->model);
+    if (!old.empty()) spdlog::info("removed the {} files of the previous rollout in {}", remove_rollout_files(a->output), a->output);
     fs::create_directories(a->output);
     spdlog::info("rolling out {} ({} fluid particles, {} emitters, {} boundary particles) for {} steps into {}",
                  m.checkpoint, init.pos.size() / 3, init.emitters.size(), init.box.size() / 3, a->num_steps, a->output);
@@ -85,9 +96,7 @@ CommandRegistrar reg([](CLI::App& app, CLI::App*& sub) -> CommandRun {
     double compute_ms = 0.0;
     auto emit = [&](int frame, std::vector<float> p, std::vector<float> v) {
       if (a->write_ply) {
-        char name[32];
-        std::snprintf(name, sizeof name, "fluid_%04d.ply", frame);
-        write_ply((fs::path(a->output) / name).string(), {&p, &v, nullptr});
+        write_ply((fs::path(a->output) / rollout_frame_name(frame)).string(), {&p, &v, nullptr});
       }
       if (a->write_dataset) {
         Frame f;

@@ -29,3 +29,4 @@
 #include "fluids/pretrained_weights.h"
 #include "fluids/ply_writer.h"
 #include "fluids/scene_input.h"
+#include "fluids/io/rollout_folder.h"
