@@ -12,6 +12,7 @@
 #include "core/shape.h"
 #include "lagrad/version.h"
 #include "optim/checkpoint.h"
+#include "model_loading.h"
 #include "registry.h"
 
 namespace lagrad::tool {
@@ -158,15 +159,17 @@ void print_text(const std::string& path, const Checkpoint& c) {
 
 CommandRegistrar reg([](CLI::App& app, CLI::App*& sub) -> CommandRun {
   auto args = std::make_shared<InfoArgs>();
-  sub = app.add_subcommand("info", "Show what a checkpoint holds: step, config, metadata, tensors");
-  sub->add_option("checkpoint", args->path, "A lagrad checkpoint")->required();
+  sub = app.add_subcommand("info", "Show what a checkpoint (or a training directory's newest) holds: step, config, metadata, tensors");
+  sub->add_option("checkpoint", args->path, "A lagrad checkpoint, or a training directory (its newest checkpoint)")
+      ->required();
   sub->add_flag("--json", args->json, "Print as JSON");
   return [args]() {
-    const Checkpoint c = load_checkpoint(args->path);
+    const std::string path = resolve_checkpoint(args->path);
+    const Checkpoint c = load_checkpoint(path);
     if (args->json)
-      std::cout << to_json(args->path, c).dump(2) << std::endl;
+      std::cout << to_json(path, c).dump(2) << std::endl;
     else
-      print_text(args->path, c);
+      print_text(path, c);
     return 0;
   };
 });
