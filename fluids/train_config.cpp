@@ -138,6 +138,31 @@ YAML::Node load_yaml(const std::string& yaml_text, const char* what) {
   }
 }
 
+// `text` with the top-level dataset_dir's value replaced by `dir` (double-quoted). The rest of
+// the text, comments included, is kept; a note records the value as written.
+std::string with_dataset_dir(const std::string& text, const std::string& dir) {
+  const YAML::Node root = YAML::Load(text);
+  const YAML::Node value = root["dataset_dir"];
+  const std::string written = value.Scalar();
+  if (written == dir) return text;
+  const auto mark = value.Mark();
+  if (mark.pos < 0 || static_cast<size_t>(mark.pos) >= text.size()) return text;
+  const size_t begin = static_cast<size_t>(mark.pos);
+  if (text[begin] == '|' || text[begin] == '>') return text;  // a block scalar: left as written
+  size_t end = text.find('\n', begin);
+  if (end == std::string::npos) end = text.size();
+  std::string quoted = "\"";
+  for (char ch : dir) {
+    if (ch == '"' || ch == '\\') quoted += '\\';
+    quoted += ch;
+  }
+  quoted += "\"";
+  std::string note = "  # resolved by lagrad from '" + written + "'";
+  for (char& ch : note)
+    if (ch == '\n' || ch == '\r') ch = ' ';
+  return text.substr(0, begin) + quoted + note + text.substr(end);
+}
+
 }  // namespace
 
 ModelConfig parse_model_config(const std::string& yaml_text) {
@@ -247,7 +272,11 @@ TrainConfig load_train_config(const std::string& path) {
   }
   namespace fs = std::filesystem;
   fs::path d(c.dataset_dir);
-  if (d.is_relative()) c.dataset_dir = (fs::path(path).parent_path() / d).lexically_normal().string();
+  if (d.is_relative()) d = fs::path(path).parent_path() / d;
+  c.dataset_dir = fs::absolute(d).lexically_normal().string();
+  // The config is stored in the training directory and in checkpoints: it must name the same
+  // dataset from there.
+  c.source_text = with_dataset_dir(c.source_text, c.dataset_dir);
   return c;
 }
 

@@ -1,6 +1,11 @@
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <stdexcept>
+#include <string>
 
 #include "fluids/train_config.h"
 
@@ -73,4 +78,26 @@ TEST_CASE("model config: YAML round trip and model-only parsing") {
   CHECK(r.kernel_size == m.kernel_size);
   // Other sections are ignored; a missing model section gives the defaults.
   CHECK(parse_model_config("dataset_dir: x\ntraining:\n  max_iter: 3\n").layer_channels == std::vector<int>{32, 64, 64, 3});
+}
+
+TEST_CASE("train config: load_train_config stores dataset_dir resolved, in the config and its text") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("lagrad_cfg_" + std::to_string(::getpid()));
+  fs::create_directories(dir / "configs");
+  const std::string path = (dir / "configs" / "x.yaml").string();
+  std::ofstream(path) << "# my run\ndataset_dir: ../data   # next to configs/\ntraining:\n  batch_size: 3\n";
+  const lagrad::TrainConfig c = lagrad::load_train_config(path);
+  const std::string expected = fs::absolute(dir / "data").lexically_normal().string();
+  CHECK(c.dataset_dir == expected);
+  CHECK(fs::path(c.dataset_dir).is_absolute());
+  // The stored text names the same folder from anywhere, and keeps the rest as written.
+  const lagrad::TrainConfig again = lagrad::parse_train_config(c.source_text);
+  CHECK(again.dataset_dir == expected);
+  CHECK(again.training.batch_size == 3);
+  CHECK(c.source_text.rfind("# my run\n", 0) == 0);
+  CHECK(c.source_text.find("resolved by lagrad from '../data'") != std::string::npos);
+  // An absolute dataset_dir is left untouched.
+  std::ofstream(path) << "dataset_dir: " << expected << "\n";
+  CHECK(lagrad::load_train_config(path).source_text == "dataset_dir: " + expected + "\n");
+  fs::remove_all(dir);
 }

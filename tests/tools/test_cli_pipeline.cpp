@@ -10,6 +10,7 @@
 #include "fluids/dataset_file.h"
 #include "fluids/dataset_stream.h"
 #include "fluids/ply_writer.h"
+#include "fluids/train_config.h"
 #include "lagrad/version.h"
 #include "optim/checkpoint.h"
 
@@ -65,6 +66,8 @@ TEST_CASE("pipeline: generate, train, resume, evaluate, run") {
   CHECK(contains(read_text(dir.file("full/train.log")), "step 4/4 loss"));
   CHECK(load_checkpoint(dir.file("full/checkpoints/ckpt-00000004.lagrad")).metadata.at("lagrad_version") ==
         LAGRAD_VERSION_STRING);
+  // The stored config names the dataset from anywhere (the original says `dataset_dir: data`).
+  CHECK(parse_train_config(read_text(dir.file("full/config.yaml"))).dataset_dir == dir.file("data"));
 
   SUBCASE("an interrupted run resumes to bitwise the same parameters") {
     const Run part = run_tool(dir, "train " + quoted(dir.file("one.yaml")) + " --no-progress --max-iter 2 --train-dir " +
