@@ -1,5 +1,7 @@
 #include "fluids/train_config.h"
 
+#include "core/number_format.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
@@ -180,14 +182,15 @@ EvaluationConfig parse_evaluation_config(const std::string& yaml_text) {
 }
 
 std::string model_config_yaml(const ModelConfig& m) {
+  // Floats as typed (shortest round trip): the text reads back to the same values.
+  auto f = [](float v) { return shortest_float(v); };
   std::ostringstream os;
-  os.precision(9);
   os << "model:\n"
      << "  kernel_size: [" << m.kernel_size[0] << ", " << m.kernel_size[1] << ", " << m.kernel_size[2] << "]\n"
-     << "  radius_scale: " << m.radius_scale << "\n"
-     << "  particle_radius: " << m.particle_radius << "\n"
-     << "  timestep: " << m.timestep << "\n"
-     << "  gravity: [" << m.gravity[0] << ", " << m.gravity[1] << ", " << m.gravity[2] << "]\n"
+     << "  radius_scale: " << f(m.radius_scale) << "\n"
+     << "  particle_radius: " << f(m.particle_radius) << "\n"
+     << "  timestep: " << f(m.timestep) << "\n"
+     << "  gravity: [" << f(m.gravity[0]) << ", " << f(m.gravity[1]) << ", " << f(m.gravity[2]) << "]\n"
      << "  layer_channels: [";
   for (size_t i = 0; i < m.layer_channels.size(); ++i) os << (i ? ", " : "") << m.layer_channels[i];
   os << "]\n"

@@ -13,6 +13,7 @@
 #include <sstream>
 #include <utility>
 
+#include "core/number_format.h"
 #include "core/ops.h"
 #include "core/parallel.h"
 #include "core/random.h"
@@ -67,11 +68,9 @@ void append_line(const fs::path& path, const std::string& line) {
   f << line << '\n';
 }
 
-std::string fmt_double(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.9g", v);
-  return std::isfinite(v) ? buf : "null";
-}
+// JSON numbers read back as the same value (shortest round trip); JSON has no NaN.
+std::string fmt_double(double v) { return std::isfinite(v) ? shortest_double(v) : "null"; }
+std::string fmt_float(float v) { return std::isfinite(v) ? shortest_float(v) : "null"; }
 
 std::string format_eta(double seconds) {
   const long s = static_cast<long>(seconds);
@@ -222,7 +221,7 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
       const double pps = particles_window / std::max(dt, 1e-9);
       const double eta = (max_iter - step) / std::max(it_s, 1e-9);
       append_line(metrics, "{\"step\": " + std::to_string(step) + ", \"loss\": " + fmt_double(total) +
-                               ", \"lr\": " + fmt_double(opt.lr()) + ", \"iterations_per_s\": " + fmt_double(it_s) +
+                               ", \"lr\": " + fmt_float(opt.lr()) + ", \"iterations_per_s\": " + fmt_double(it_s) +
                                ", \"particles_per_s\": " + fmt_double(pps) + "}");
       tb.add_scalar("train/loss", total, step);
       tb.add_scalar("train/lr", opt.lr(), step);

@@ -101,3 +101,10 @@ TEST_CASE("train config: load_train_config stores dataset_dir resolved, in the c
   CHECK(lagrad::load_train_config(path).source_text == "dataset_dir: " + expected + "\n");
   fs::remove_all(dir);
 }
+
+TEST_CASE("model config: the YAML holds floats as typed") {
+  const std::string yaml = model_config_yaml(ModelConfig{});
+  for (const char* expected : {"  radius_scale: 1.5\n", "  particle_radius: 0.025\n", "  timestep: 0.02\n",
+                               "  gravity: [0, -9.81, 0]\n"})
+    CHECK_MESSAGE(yaml.find(expected) != std::string::npos, "missing: " << expected << " in\n" << yaml);
+}

@@ -63,6 +63,7 @@ TEST_CASE("pipeline: generate, train, resume, evaluate, run") {
   REQUIRE(full.exit_code == 0);
   CHECK(fs::exists(dir.file("full/metrics.jsonl")));
   CHECK(contains(read_text(dir.file("full/metrics.jsonl")), "\"eval/err_n1\""));
+  CHECK(contains(read_text(dir.file("full/metrics.jsonl")), "\"lr\": 0.001,"));  // as typed, not 0.00100000005
   CHECK(contains(read_text(dir.file("full/train.log")), "step 4/4 loss"));
   CHECK(load_checkpoint(dir.file("full/checkpoints/ckpt-00000004.lagrad")).metadata.at("lagrad_version") ==
         LAGRAD_VERSION_STRING);
