@@ -192,6 +192,7 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
   const auto t_start = std::chrono::steady_clock::now();
   auto t_window = t_start;
   std::int64_t particles_window = 0, steps_window = 0;
+  double loss_window = 0.0;  // the sum of the batch losses since the previous log line
   while (step < max_iter && !stopped()) {
     const std::optional<Batch> batch = first_batch ? std::exchange(first_batch, std::nullopt) : stream.next();
     if (!batch) throw std::runtime_error("train: the training stream ended unexpectedly");
@@ -212,6 +213,7 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
     opt.step();
     ++step;
     ++steps_window;
+    loss_window += total;
     summary.last_loss = static_cast<float>(total);
 
     if (step % tc.log_interval == 0 || step == max_iter) {
@@ -220,10 +222,12 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
       const double it_s = steps_window / std::max(dt, 1e-9);
       const double pps = particles_window / std::max(dt, 1e-9);
       const double eta = (max_iter - step) / std::max(it_s, 1e-9);
-      append_line(metrics, "{\"step\": " + std::to_string(step) + ", \"loss\": " + fmt_double(total) +
-                               ", \"lr\": " + fmt_float(opt.lr()) + ", \"iterations_per_s\": " + fmt_double(it_s) +
-                               ", \"particles_per_s\": " + fmt_double(pps) + "}");
-      tb.add_scalar("train/loss", total, step);
+      // The mean over the steps since the previous log line, not the last batch alone.
+      const double loss = loss_window / static_cast<double>(std::max<std::int64_t>(steps_window, 1));
+      append_line(metrics, "{\"step\": " + std::to_string(step) + ", \"train/loss\": " + fmt_double(loss) +
+                               ", \"train/lr\": " + fmt_float(opt.lr()) + ", \"train/iterations_per_s\": " +
+                               fmt_double(it_s) + ", \"train/particles_per_s\": " + fmt_double(pps) + "}");
+      tb.add_scalar("train/loss", loss, step);
       tb.add_scalar("train/lr", opt.lr(), step);
       tb.add_scalar("train/iterations_per_s", it_s, step);
       tb.add_scalar("train/particles_per_s", pps, step);
@@ -233,17 +237,18 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
         const int filled = static_cast<int>(width * step / max_iter);
         std::fprintf(stderr, "\r[%s%s] %lld/%lld loss %.5f  %.2f it/s  ETA %s ", std::string(filled, '#').c_str(),
                      std::string(width - filled, '.').c_str(), static_cast<long long>(step),
-                     static_cast<long long>(max_iter), total, it_s, format_eta(eta).c_str());
+                     static_cast<long long>(max_iter), loss, it_s, format_eta(eta).c_str());
         std::fflush(stderr);
       }
       const std::string line = fmt::format("step {}/{} loss {:.6f} lr {:.3g} {:.2f} it/s {:.0f} particles/s ETA {}",
-                                           step, max_iter, total, opt.lr(), it_s, pps, format_eta(eta));
+                                           step, max_iter, loss, opt.lr(), it_s, pps, format_eta(eta));
       if (!options.progress_bar)
         spdlog::info("{}", line);
       else if (options.step_line)
         options.step_line(line);
       t_window = now;
       particles_window = steps_window = 0;
+      loss_window = 0.0;
     }
     if (step % tc.checkpoint_interval == 0) save(step);
     if (tc.eval_interval > 0 && step % tc.eval_interval == 0) {

@@ -10,7 +10,9 @@
 // The training directory holds:
 //   checkpoints/ckpt-<step>.lagrad   the newest few and every k-th (see TrainingConfig)
 //   config.yaml                      the config of the run
-//   metrics.jsonl                    one JSON object per logged step and per evaluation
+//   metrics.jsonl                    one JSON object per logged step (train/loss: the mean over
+//                                    the steps since the previous log line, train/lr, ...) and per
+//                                    evaluation (eval/err_n1, eval/err_n2)
 //   train.log                        the log (written by the tool's file sink)
 // A run resumes from its newest checkpoint: parameters, optimizer moments, step, and the data
 // stream position (the stream skips to the same batch, StreamOptions::skip_batches), so an

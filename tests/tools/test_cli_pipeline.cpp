@@ -5,6 +5,9 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include "cli_util.h"
 #include "fluids/dataset_file.h"
@@ -20,13 +23,25 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void write_config(const TempDir& dir, const std::string& name, int threads, const std::string& extra = "") {
+void write_config(const TempDir& dir, const std::string& name, int threads, const std::string& extra = "",
+                  int log_interval = 1) {
   std::ofstream(dir.file(name)) << "dataset_dir: data\n"
                                    "train_data:\n  shuffle_buffer: 4\n"
                                    "model:\n  layer_channels: [8, 16, 16, 3]\n"
                                    "training:\n  max_iter: 4\n  batch_size: 2\n  checkpoint_interval: 2\n"
-                                   "  eval_interval: 2\n  log_interval: 1\n  seed: 5\n  threads: "
+                                   "  eval_interval: 2\n  seed: 5\n  log_interval: " << log_interval << "\n  threads: "
                                 << threads << "\n" << extra << "evaluation:\n  frame_skip: 3\n";
+}
+
+// The values of `key` in the lines of metrics.jsonl that have it.
+std::vector<double> metric_values(const std::string& jsonl, const std::string& key) {
+  std::vector<double> out;
+  std::istringstream lines(jsonl);
+  for (std::string line; std::getline(lines, line);) {
+    const auto at = line.find("\"" + key + "\": ");
+    if (at != std::string::npos) out.push_back(std::stod(line.substr(at + key.size() + 4)));
+  }
+  return out;
 }
 
 NamedTensors model_at(const std::string& train_dir, int step) {
@@ -63,7 +78,7 @@ TEST_CASE("pipeline: generate, train, resume, evaluate, run") {
   REQUIRE(full.exit_code == 0);
   CHECK(fs::exists(dir.file("full/metrics.jsonl")));
   CHECK(contains(read_text(dir.file("full/metrics.jsonl")), "\"eval/err_n1\""));
-  CHECK(contains(read_text(dir.file("full/metrics.jsonl")), "\"lr\": 0.001,"));  // as typed, not 0.00100000005
+  CHECK(contains(read_text(dir.file("full/metrics.jsonl")), "\"train/lr\": 0.001,"));  // as typed, not 0.00100000005
   CHECK(contains(read_text(dir.file("full/train.log")), "step 4/4 loss"));
   CHECK(load_checkpoint(dir.file("full/checkpoints/ckpt-00000004.lagrad")).metadata.at("lagrad_version") ==
         LAGRAD_VERSION_STRING);
@@ -78,6 +93,22 @@ TEST_CASE("pipeline: generate, train, resume, evaluate, run") {
     REQUIRE(rest.exit_code == 0);
     CHECK(contains(rest.err, "resuming from"));
     check_bitwise_equal(model_at(dir.file("full"), 4), model_at(dir.file("part"), 4));
+  }
+
+  SUBCASE("the logged loss is the mean over the log interval") {
+    write_config(dir, "log2.yaml", 1, "", 2);
+    const Run two = run_tool(dir, "train " + quoted(dir.file("log2.yaml")) + " --no-progress --train-dir " + quoted(dir.file("log2")));
+    REQUIRE(two.exit_code == 0);
+    const std::vector<double> each = metric_values(read_text(dir.file("full/metrics.jsonl")), "train/loss");
+    const std::vector<double> mean = metric_values(read_text(dir.file("log2/metrics.jsonl")), "train/loss");
+    REQUIRE(each.size() == 4);
+    REQUIRE(mean.size() == 2);
+    CHECK(mean[0] == doctest::Approx((each[0] + each[1]) / 2).epsilon(1e-12));
+    CHECK(mean[1] == doctest::Approx((each[2] + each[3]) / 2).epsilon(1e-12));
+    CHECK(each[0] != each[1]);
+    // One key style: train/... like eval/...
+    CHECK_FALSE(contains(read_text(dir.file("log2/metrics.jsonl")), "\"loss\""));
+    CHECK(metric_values(read_text(dir.file("log2/metrics.jsonl")), "train/lr").size() == 2);
   }
 
   SUBCASE("1 and 2 threads train bitwise the same") {
