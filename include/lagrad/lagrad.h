@@ -30,3 +30,7 @@
 #include "fluids/ply_writer.h"
 #include "fluids/scene_input.h"
 #include "fluids/io/rollout_folder.h"
+#include "fluids/io/rollout_reader.h"
+#include "fluids/io/png_file.h"
+#include "fluids/render/point_renderer.h"
+#include "fluids/render/rollout_render.h"
