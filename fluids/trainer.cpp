@@ -139,7 +139,6 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
   if (!stopped()) first_batch = stream.next();
   if (stopped()) {
     summary.end_step = step;
-    spdlog::info("stopped before step {}; the newest checkpoint is unchanged", step);
     return summary;
   }
 
@@ -262,7 +261,6 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
   summary.end_step = step;
   summary.finished = step >= max_iter;
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-  if (!summary.finished) spdlog::info("stopped at step {}; checkpoint {}", step, summary.last_checkpoint);
   return summary;
 }
 

@@ -48,7 +48,8 @@ struct TrainerOptions {
 // Runs (or resumes) the training described by `config` in `train_dir`. Returns when max_iter
 // is reached or `stop` becomes true; in both cases a checkpoint of the last completed step is
 // written first (a stop before a resumed run's first batch writes nothing: the
-// newest checkpoint is still the state). Throws on bad data or config; inputs are read
+// newest checkpoint is still the state). The caller reports the outcome (the summary says
+// which); train logs no line of its own for a stop. Throws on bad data or config; inputs are read
 // before the training directory is created or changed, so a bad input leaves nothing behind.
 TrainSummary train(const TrainConfig& config, const std::string& train_dir, const TrainerOptions& options = {},
                    const std::atomic<bool>* stop = nullptr);

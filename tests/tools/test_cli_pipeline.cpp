@@ -169,7 +169,13 @@ TEST_CASE("pipeline: a bad config is one line before any work; SIGINT writes a c
   INFO(read_text(dir.file("int.err")));
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
-  CHECK(contains(read_text(dir.file("int.err")), "interrupted at step"));
+  const std::string int_err = read_text(dir.file("int.err"));
+  CHECK(contains(int_err, "interrupted at step"));
+  // One message for the stop, not the trainer's and the tool's.
+  CHECK_FALSE(contains(int_err, "stopped at step"));
+  size_t stop_lines = 0;
+  for (size_t at = int_err.find("interrupted"); at != std::string::npos; at = int_err.find("interrupted", at + 1)) ++stop_lines;
+  CHECK(stop_lines == 1);
   int checkpoints = 0;
   for (auto& e : fs::directory_iterator(dir.file("int/checkpoints"))) checkpoints += e.path().extension() == ".lagrad";
   CHECK(checkpoints >= 1);

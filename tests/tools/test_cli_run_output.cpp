@@ -7,6 +7,7 @@
 
 #include "cli_util.h"
 #include "fluids/io/rollout_folder.h"
+#include "optim/checkpoint.h"
 
 using namespace lagrad;
 using namespace lagrad::test;
@@ -54,4 +55,29 @@ TEST_CASE("cli: run refuses a folder holding a rollout unless --overwrite, which
   CHECK(fs::exists(dir.file("out/boundary.ply")));
   CHECK(read_text(dir.file("out/notes.txt")) == "mine\n");
   CHECK(rollout_files(dir.file("out")).size() == 3);  // boundary + frames 0 and 1
+}
+
+TEST_CASE("cli: run and evaluate with a checkpoint of another model say so in one line") {
+  TempDir dir("cli_run_not_dlf");
+  Checkpoint other;
+  other.model = {{"fc1.weight", Tensor::zeros({4, 2})}, {"fc1.bias", Tensor::zeros({4})}};
+  save_checkpoint(dir.file("mlp.lagrad"), other);
+  const Run r = run_tool(dir, "run " + quoted(dir.file("mlp.lagrad")) + " --dataset-file " + quoted(kFixture) + " -o " +
+                                  quoted(dir.file("out")));
+  check_one_error_line(r);
+  CHECK(contains(r.err, "is not a DeepLagrangianFluids model: none of its 2 tensors (fc1.weight, fc1.bias)"));
+  CHECK_FALSE(contains(r.err, "missing"));
+  CHECK_FALSE(fs::exists(dir.file("out")));
+
+  other.metadata["kind"] = "mlp";
+  save_checkpoint(dir.file("kind.lagrad"), other);
+  const Run k = run_tool(dir, "evaluate " + quoted(dir.file("kind.lagrad")) + " --dataset " + quoted(dir.file("nodata")));
+  check_one_error_line(k);
+  // The dataset is looked at first; with one, the model's kind is named.
+  fs::create_directories(dir.path() / "data" / "valid");
+  fs::copy_file(kFixture, dir.path() / "data" / "valid" / "a.msgpack.zst");
+  const Run k2 = run_tool(dir, "evaluate " + quoted(dir.file("kind.lagrad")) + " --dataset " + quoted(dir.file("data")) +
+                                   " --frame-skip 3");
+  check_one_error_line(k2);
+  CHECK(contains(k2.err, "is not a DeepLagrangianFluids model (its kind is 'mlp'"));
 }
