@@ -18,6 +18,7 @@
 #include "core/parallel.h"
 #include "core/random.h"
 #include "core/tape.h"
+#include "fluids/config_diff.h"
 #include "fluids/dataset_stream.h"
 #include "fluids/evaluation.h"
 #include "fluids/particle_network.h"
@@ -89,6 +90,24 @@ Tensor sample_loss(ParticleNetwork& net, const Sample& s) {
   return mul(add(l1, l2), 0.5f);
 }
 
+// A resumed run continues the checkpointed one: the model, the data stream, the optimizer and
+// the schedule must not change. Throws std::invalid_argument naming every changed key.
+void check_resumable(const std::string& path, const Checkpoint& c, const TrainConfig& now) {
+  TrainConfig before = now;
+  try {
+    before = parse_train_config(c.config);
+  } catch (const std::invalid_argument&) {
+    // Not a whole training config (a checkpoint from `lagrad import`, say): the model alone.
+    const auto model = c.metadata.find("model");
+    before.model = parse_model_config(model != c.metadata.end() ? model->second : c.config);
+  }
+  const std::vector<ConfigChange> changes = resume_conflicts(before, now);
+  if (!changes.empty())
+    throw std::invalid_argument("train: cannot resume from '" + path + "': the config changes what a resumed run must keep (" +
+                                describe_changes(changes) +
+                                "); restore these keys, or train in a new --train-dir");
+}
+
 }  // namespace
 
 std::string latest_checkpoint(const std::string& train_dir) {
@@ -117,11 +136,11 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
   const std::string resume_from = latest_checkpoint(train_dir);
   if (!resume_from.empty()) {
     const Checkpoint c = load_checkpoint(resume_from);
+    check_resumable(resume_from, c, config);
     load_model_state(net, c.model);
     opt.load_state(c.optimizer, c.optimizer_step);
     summary.start_step = c.step;
     summary.last_checkpoint = resume_from;
-    spdlog::info("resuming from {} (step {})", resume_from, c.step);
   }
   std::int64_t step = summary.start_step;
 
@@ -143,6 +162,8 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
   }
 
   if (options.on_start) options.on_start();
+  // After on_start, so that the tool's log file has it too.
+  if (!resume_from.empty()) spdlog::info("resuming from {} (step {})", resume_from, summary.start_step);
   fs::create_directories(fs::path(train_dir) / "checkpoints");
   {
     std::ofstream f(fs::path(train_dir) / "config.yaml");

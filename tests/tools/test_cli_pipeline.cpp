@@ -92,7 +92,33 @@ TEST_CASE("pipeline: generate, train, resume, evaluate, run") {
     const Run rest = run_tool(dir, "train " + quoted(dir.file("one.yaml")) + " --no-progress --train-dir " + quoted(dir.file("part")));
     REQUIRE(rest.exit_code == 0);
     CHECK(contains(rest.err, "resuming from"));
+    CHECK(contains(read_text(dir.file("part/train.log")), "resuming from"));
     check_bitwise_equal(model_at(dir.file("full"), 4), model_at(dir.file("part"), 4));
+
+    // A changed model, batch size or schedule is refused in one line naming the keys, before
+    // anything is written; max_iter may change.
+    std::string text = read_text(dir.file("one.yaml"));
+    auto changed = [&](const std::string& from, const std::string& to) {
+      std::string t = text;
+      REQUIRE(t.find(from) != std::string::npos);
+      std::ofstream(dir.file("changed.yaml")) << t.replace(t.find(from), from.size(), to);
+      return run_tool(dir, "train " + quoted(dir.file("changed.yaml")) + " --no-progress --max-iter 6 --train-dir " +
+                               quoted(dir.file("part")));
+    };
+    const std::string log_before = read_text(dir.file("part/train.log"));
+    const Run model = changed("[8, 16, 16, 3]", "[8, 16, 3]");
+    check_one_error_line(model);
+    CHECK(contains(model.err, "model.layer_channels: [8, 16, 16, 3] in the checkpoint, [8, 16, 3] now"));
+    const Run batch = changed("batch_size: 2\n", "batch_size: 3\n  lr_boundaries: [10]\n  lr_factors: [1, 0.5]\n");
+    check_one_error_line(batch);
+    CHECK(contains(batch.err, "training.batch_size: 2 in the checkpoint, 3 now"));
+    CHECK(contains(batch.err, "training.lr_boundaries: [25000, 30000, 35000, 40000, 45000] in the checkpoint, [10] now"));
+    CHECK(contains(batch.err, "training.lr_factors"));
+    CHECK(contains(batch.err, "new --train-dir"));
+    CHECK(read_text(dir.file("part/train.log")) == log_before);
+    const Run longer = changed("max_iter: 4\n", "max_iter: 6\n");
+    INFO(longer.err);
+    CHECK(longer.exit_code == 0);
   }
 
   SUBCASE("the logged loss is the mean over the log interval") {
