@@ -139,6 +139,7 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
     check_resumable(resume_from, c, config);
     load_model_state(net, c.model);
     opt.load_state(c.optimizer, c.optimizer_step);
+    if (!c.rng_state.empty()) global_rng().set_state(c.rng_state);
     summary.start_step = c.step;
     summary.last_checkpoint = resume_from;
   }
@@ -178,6 +179,9 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
     c.optimizer = opt.state_tensors();
     c.optimizer_step = opt.step_count();
     c.schedule = schedule.describe();
+    // The process-wide generator (parameter initializers, anything drawing from global_rng());
+    // the data stream has its own, seeded by training.seed and replayed on resume.
+    c.rng_state = global_rng().state();
     c.config = config.source_text;
     c.metadata["kind"] = "dlf_particle_network";
     c.metadata["model"] = model_config_yaml(config.model);

@@ -14,6 +14,7 @@
 #include "fluids/dataset_stream.h"
 #include "fluids/ply_writer.h"
 #include "fluids/train_config.h"
+#include "core/random.h"
 #include "lagrad/version.h"
 #include "optim/checkpoint.h"
 
@@ -94,6 +95,12 @@ TEST_CASE("pipeline: generate, train, resume, evaluate, run") {
     CHECK(contains(rest.err, "resuming from"));
     CHECK(contains(read_text(dir.file("part/train.log")), "resuming from"));
     check_bitwise_equal(model_at(dir.file("full"), 4), model_at(dir.file("part"), 4));
+    // The generator's state is stored (docs/checkpoint_format.md) and the same after a resume.
+    const std::string rng = load_checkpoint(dir.file("full/checkpoints/ckpt-00000004.lagrad")).rng_state;
+    CHECK_FALSE(rng.empty());
+    CHECK(load_checkpoint(dir.file("part/checkpoints/ckpt-00000004.lagrad")).rng_state == rng);
+    CHECK_NOTHROW(Rng().set_state(rng));
+    CHECK_FALSE(contains(run_tool(dir, "info " + quoted(dir.file("part"))).out, "rng state       (none)"));
 
     // A changed model, batch size or schedule is refused in one line naming the keys, before
     // anything is written; max_iter may change.
