@@ -69,6 +69,13 @@ Reader positive_float(float& dst) {
     require(std::isfinite(dst) && dst > 0, n, k, "must be a positive number");
   };
 }
+// A finite number in (lo, hi].
+Reader float_in(float& dst, float lo, float hi, const std::string& range) {
+  return [&dst, lo, hi, range](const YAML::Node& n, const std::string& k) {
+    dst = read_scalar<float>(n, k, "a number");
+    require(std::isfinite(dst) && dst > lo && dst <= hi, n, k, "must be " + range);
+  };
+}
 Reader nonneg_float(float& dst) {
   return [&dst](const YAML::Node& n, const std::string& k) {
     dst = read_scalar<float>(n, k, "a number");
@@ -105,12 +112,15 @@ void read_model_section(const YAML::Node& n, const std::string& k, ModelConfig& 
             require(ks.size() == 3 && ks[0] >= 1 && ks[1] >= 1 && ks[2] >= 1, v, vk, "must be 3 positive integers");
             m.kernel_size = {ks[0], ks[1], ks[2]};
           }},
-         {"radius_scale", positive_float(m.radius_scale)},
-         {"particle_radius", positive_float(m.particle_radius)},
-         {"timestep", positive_float(m.timestep)},
+         // Plausible ranges, so that a typo fails here and not after the training folder exists.
+         {"radius_scale", float_in(m.radius_scale, 0, 10, "in (0, 10]")},
+         {"particle_radius", float_in(m.particle_radius, 0, 1, "in (0, 1] (metres)")},
+         {"timestep", float_in(m.timestep, 0, 1, "in (0, 1] (seconds)")},
          {"gravity", [&](const YAML::Node& v, const std::string& vk) {
             auto g = read_list<float>(v, vk, "numbers");
-            require(g.size() == 3, v, vk, "must be 3 numbers");
+            bool ok = g.size() == 3;
+            for (float x : g) ok &= std::isfinite(x) && std::abs(x) <= 1000;
+            require(ok, v, vk, "must be 3 finite numbers of magnitude <= 1000 (m/s^2)");
             m.gravity = {g[0], g[1], g[2]};
           }},
          {"layer_channels", [&](const YAML::Node& v, const std::string& vk) {
@@ -234,6 +244,9 @@ TrainConfig parse_train_config(const std::string& yaml_text) {
           }},
          {"lr_factors", [&](const YAML::Node& v, const std::string& vk) {
             t.lr_factors = read_list<double>(v, vk, "numbers");
+            bool ok = true;
+            for (double f : t.lr_factors) ok &= std::isfinite(f) && f >= 0;
+            require(ok, v, vk, "must be finite numbers >= 0");
           }},
          {"adam_eps", positive_float(t.adam_eps)},
          {"adam_beta1", nonneg_float(t.adam_beta1)},

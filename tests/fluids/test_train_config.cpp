@@ -108,3 +108,22 @@ TEST_CASE("model config: the YAML holds floats as typed") {
                                "  gravity: [0, -9.81, 0]\n"})
     CHECK_MESSAGE(yaml.find(expected) != std::string::npos, "missing: " << expected << " in\n" << yaml);
 }
+
+TEST_CASE("train config: non-finite and implausible model values fail at parse time") {
+  auto error_of = [](const std::string& yaml) -> std::string {
+    try {
+      parse_train_config("dataset_dir: data\n" + yaml);
+    } catch (const std::invalid_argument& e) {
+      return e.what();
+    }
+    return "(no error)";
+  };
+  CHECK(error_of("model:\n  gravity: [0, .nan, 0]\n") ==
+        "config line 3: model.gravity must be 3 finite numbers of magnitude <= 1000 (m/s^2), got 'a list'");
+  CHECK(error_of("model:\n  timestep: 1e30\n") == "config line 3: model.timestep must be in (0, 1] (seconds), got '1e30'");
+  CHECK(error_of("model:\n  particle_radius: .inf\n") ==
+        "config line 3: model.particle_radius must be in (0, 1] (metres), got '.inf'");
+  CHECK(error_of("training:\n  lr_factors: [1, .nan]\n  lr_boundaries: [10]\n") ==
+        "config line 3: training.lr_factors must be finite numbers >= 0, got 'a list'");
+  CHECK(error_of("model:\n  timestep: 0.04\n  gravity: [0, -3.7, 0]\n") == "(no error)");
+}

@@ -93,3 +93,16 @@ TEST_CASE("cli: run refuses to write nothing") {
   check_one_error_line(r);
   CHECK(contains(r.err, "--no-write-ply"));
 }
+
+TEST_CASE("cli: train refuses non-finite or implausible model values before creating its directory") {
+  TempDir dir("cli_train_values");
+  make_train_only_dataset(dir, "data");
+  for (const std::string bad : {"  gravity: [0, .nan, 0]\n", "  timestep: 1e30\n"}) {
+    CAPTURE(bad);
+    std::ofstream(dir.file("bad.yaml")) << "dataset_dir: data\nmodel:\n" << bad << "training:\n  eval_interval: 0\n";
+    const Run r = run_tool(dir, "train " + quoted(dir.file("bad.yaml")) + " --train-dir " + quoted(dir.file("t")));
+    check_one_error_line(r);
+    CHECK(contains(r.err, "config line 3: model."));
+    CHECK_FALSE(fs::exists(dir.file("t")));
+  }
+}
