@@ -60,7 +60,8 @@ CommandRegistrar reg([](CLI::App& app, CLI::App*& sub) -> CommandRun {
   sub->add_option("model", a->model, "Checkpoint file or training directory (its newest checkpoint)");
   sub->add_option("--dataset", a->dataset, "Dataset directory (with train/ and valid/)")->required();
   sub->add_option("--split", a->split, "Split to evaluate")->capture_default_str();
-  sub->add_option("--frame-skip", a->options.frame_skip, "Evaluate every k-th frame")->capture_default_str();
+  sub->add_option("--frame-skip", a->options.frame_skip,
+                  "Start a window every k-th frame (at least 3)")->capture_default_str();
   sub->add_option("--scale", a->scale,
                   "Multiply positions by this before measuring (default: the checkpoint's evaluation.scale, else 1)");
   sub->add_option("--max-scenes", a->options.max_scenes, "Evaluate at most this many scenes (0: all)");

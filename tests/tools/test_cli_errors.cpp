@@ -72,6 +72,8 @@ TEST_CASE("cli: evaluate checks its arguments and output path before any work") 
   REQUIRE(ok.exit_code == 0);
   CHECK(contains(read_text(dir.file("eval.json")), "\"err_n1\""));
   CHECK(contains(ok.out, "\"frame_skip\": 3"));
+  // The minimum is in --help, not only in the error.
+  CHECK(contains(run_tool(dir, "evaluate --help").out, "(at least 3)"));
 }
 
 TEST_CASE("cli: generate names its flags in errors and creates nothing for a missing OBJ") {
