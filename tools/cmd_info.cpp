@@ -127,7 +127,7 @@ void print_text(const std::string& path, const Checkpoint& c) {
     std::string line;
     bool first = true;
     while (std::getline(lines, line)) {
-      std::printf("  %-14s%s\n", first ? k.c_str() : "", line.c_str());
+      std::printf("  %-13s %s\n", first ? k.c_str() : "", line.c_str());  // long keys keep a space
       first = false;
     }
     if (first) std::printf("  %s\n", k.c_str());  // an empty value

@@ -42,6 +42,7 @@ TEST_CASE("cli: import records the version in the checkpoint, info shows it") {
   REQUIRE(info.exit_code == 0);
   CHECK(contains(info.out, std::string("lagrad          ") + LAGRAD_VERSION_STRING + " (written by " +
                                LAGRAD_VERSION_STRING + ")\n"));
+  CHECK(contains(info.out, std::string("  lagrad_version ") + LAGRAD_VERSION_STRING + "\n"));  // a space after a long key
   CHECK(contains(run_tool(dir, "info --json " + quoted(ckpt)).out,
                  std::string("\"lagrad_version\": \"") + LAGRAD_VERSION_STRING + "\""));
 }
