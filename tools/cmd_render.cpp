@@ -2,10 +2,14 @@
 // file), one per frame, for looking at a simulation without Blender or ParaView.
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 #include <filesystem>
+#include <memory>
 
 #include "fluids/io/rollout_folder.h"
 #include "fluids/io/rollout_reader.h"
+#include "fluids/progress_meter.h"
 #include "fluids/render/rollout_render.h"
 #include "registry.h"
 
@@ -18,6 +22,7 @@ struct RenderArgs {
   RolloutRenderOptions options;
   bool no_boundary = false;
   bool overwrite = false;
+  bool no_progress = false;
 };
 
 CommandRegistrar reg([](CLI::App& app, CLI::App*& sub) -> CommandRun {
@@ -42,6 +47,7 @@ CommandRegistrar reg([](CLI::App& app, CLI::App*& sub) -> CommandRun {
   sub->add_option("--every", a->options.every, "Draw every k-th frame")->capture_default_str();
   sub->add_flag("--no-boundary", a->no_boundary, "Leave the boundary particles out");
   sub->add_flag("--overwrite", a->overwrite, "Replace the frame_NNNN.png pictures already in the output folder");
+  sub->add_flag("--no-progress", a->no_progress, "Plain progress lines (every 10 s) instead of a progress bar");
   return [a]() {
     validate_render_options(a->options.view);
     if (a->options.every < 1)
@@ -55,9 +61,14 @@ CommandRegistrar reg([](CLI::App& app, CLI::App*& sub) -> CommandRun {
     const RolloutReader reader(a->input);  // read before anything is written
     if (!old.empty()) remove_rendered_frames(a->output);
     std::filesystem::create_directories(a->output);
-    const RolloutRenderResult r = render_rollout(reader, a->output, a->options, [](int done, int total) {
-      if (done % 50 == 0 && done < total) spdlog::info("rendered {}/{} frames", done, total);
+    ProgressOptions po;
+    po.bar = !a->no_progress && ::isatty(STDERR_FILENO);
+    std::unique_ptr<ProgressMeter> progress;
+    const RolloutRenderResult r = render_rollout(reader, a->output, a->options, [&](int done, int total) {
+      if (!progress) progress = std::make_unique<ProgressMeter>("render", "frames", total, po);
+      progress->update(done);
     });
+    if (progress) progress->finish();
     spdlog::info("{} pictures of {}x{} pixels (speed scale 0 to {:.3g} m/s) in {}", r.frames, a->options.view.width,
                  a->options.view.height, r.max_speed, a->output);
     return 0;

@@ -1,5 +1,6 @@
 // `lagrad run`: rolls a model out from an initial state and writes the frames.
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -10,6 +11,7 @@
 #include "fluids/dataset_file.h"
 #include "fluids/io/rollout_folder.h"
 #include "fluids/ply_writer.h"
+#include "fluids/progress_meter.h"
 #include "fluids/scene_input.h"
 #include "model_loading.h"
 #include "registry.h"
@@ -28,6 +30,7 @@ struct RunArgs {
   bool write_ply = true;
   bool write_dataset = false;
   bool overwrite = false;
+  bool no_progress = false;
 };
 
 Tensor rows3(const std::vector<float>& v) { return Tensor::from_vector({static_cast<Index>(v.size() / 3), 3}, v); }
@@ -60,6 +63,7 @@ CommandRegistrar reg([](CLI::App& app, CLI::App*& sub) -> CommandRun {
   sub->add_option("-o,--output", a->output, "Output directory")->capture_default_str();
   sub->add_flag("--write-ply,!--no-write-ply", a->write_ply, "Write one binary PLY per frame (default on)");
   sub->add_flag("--write-dataset", a->write_dataset, "Also write the rollout in the dataset format");
+  sub->add_flag("--no-progress", a->no_progress, "Plain progress lines (every 10 s) instead of a progress bar");
   sub->add_flag("--overwrite", a->overwrite,
                 "Replace the rollout files (boundary.ply, fluid_*.ply, rollout.msgpack.zst) already in the output folder");
   return [a]() {
@@ -112,6 +116,9 @@ CommandRegistrar reg([](CLI::App& app, CLI::App*& sub) -> CommandRun {
     // Per step, as DLF's run script: emitters add their particles, particles that fell out of
     // the scene are dropped, then the frame is written.
     emit(0, init.pos, init.vel);
+    ProgressOptions po;
+    po.bar = !a->no_progress && ::isatty(STDERR_FILENO);
+    ProgressMeter progress("run", "steps", a->num_steps, po);
     Index dropped = 0;
     int computed_steps = 0;
     for (int s = 1; s <= a->num_steps; ++s) {
@@ -133,7 +140,9 @@ CommandRegistrar reg([](CLI::App& app, CLI::App*& sub) -> CommandRun {
         vel = rows3(v);
       }
       emit(s, std::move(p), std::move(v));
+      progress.update(s);
     }
+    progress.finish();
     if (dropped > 0) spdlog::info("{} particles fell out of the scene (below y = {}) and were dropped", dropped, init.min_y);
     if (a->write_dataset) write_dataset_file((fs::path(a->output) / "rollout.msgpack.zst").string(), seq);
     spdlog::info("{:.2f} ms per step ({} particles at the end); frames in {}", compute_ms / std::max(computed_steps, 1), pos.dim(0),

@@ -29,6 +29,7 @@
 #include "fluids/pretrained_weights.h"
 #include "fluids/ply_writer.h"
 #include "fluids/scene_input.h"
+#include "fluids/progress_meter.h"
 #include "fluids/io/rollout_folder.h"
 #include "fluids/io/rollout_reader.h"
 #include "fluids/io/png_file.h"

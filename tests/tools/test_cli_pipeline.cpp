@@ -159,6 +159,7 @@ TEST_CASE("pipeline: generate, train, resume, evaluate, run") {
     CHECK(contains(json, "\"err_n1\""));
     CHECK(contains(json, "\"whole_seq_err\""));
     CHECK_FALSE(contains(json, "null"));
+    CHECK(contains(ev.err, "evaluate: 1/1 scenes (100%), took "));
 
     const Run run = run_tool(dir, "--log-file " + quoted(dir.file("run.log")) + " run " + quoted(dir.file("full")) +
                                       " --dataset-file " + quoted(valid[0]) + " -n 3 --write-dataset -o " +
@@ -166,6 +167,7 @@ TEST_CASE("pipeline: generate, train, resume, evaluate, run") {
     INFO(run.err);
     REQUIRE(run.exit_code == 0);
     CHECK(contains(run.err, "ms per step"));
+    CHECK(contains(run.err, "run: 3/3 steps (100%), took "));  // progress (plain lines: not a terminal)
     CHECK(contains(read_text(dir.file("run.log")), "ms per step"));
     std::vector<float> pos, vel;
     read_ply(dir.file("roll/fluid_0003.ply"), pos, &vel);
