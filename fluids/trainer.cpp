@@ -22,6 +22,7 @@
 #include "fluids/dataset_stream.h"
 #include "fluids/evaluation.h"
 #include "fluids/particle_network.h"
+#include "fluids/progress_meter.h"
 #include "fluids/tensorboard_writer.h"
 #include "lagrad/version.h"
 #include "layers/losses.h"
@@ -73,12 +74,6 @@ void append_line(const fs::path& path, const std::string& line) {
 std::string fmt_double(double v) { return std::isfinite(v) ? shortest_double(v) : "null"; }
 std::string fmt_float(float v) { return std::isfinite(v) ? shortest_float(v) : "null"; }
 
-std::string format_eta(double seconds) {
-  const long s = static_cast<long>(seconds);
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", s / 3600, (s / 60) % 60, s % 60);
-  return buf;
-}
 
 // The original's loss for one sample: two chained predictions.
 Tensor sample_loss(ParticleNetwork& net, const Sample& s) {
@@ -261,11 +256,11 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
         const int filled = static_cast<int>(width * step / max_iter);
         std::fprintf(stderr, "\r[%s%s] %lld/%lld loss %.5f  %.2f it/s  ETA %s ", std::string(filled, '#').c_str(),
                      std::string(width - filled, '.').c_str(), static_cast<long long>(step),
-                     static_cast<long long>(max_iter), loss, it_s, format_eta(eta).c_str());
+                     static_cast<long long>(max_iter), loss, it_s, format_duration(eta).c_str());
         std::fflush(stderr);
       }
       const std::string line = fmt::format("step {}/{} loss {:.6f} lr {:.3g} {:.2f} it/s {:.0f} particles/s ETA {}",
-                                           step, max_iter, loss, opt.lr(), it_s, pps, format_eta(eta));
+                                           step, max_iter, loss, opt.lr(), it_s, pps, format_duration(eta));
       if (!options.progress_bar)
         spdlog::info("{}", line);
       else if (options.step_line)
