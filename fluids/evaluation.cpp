@@ -1,9 +1,12 @@
 #include "fluids/evaluation.h"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <functional>
+#include <set>
 
 #include "core/tape.h"
 #include "fluids/dataset_stream.h"
@@ -36,8 +39,13 @@ EvaluationResult evaluate_with(const Stepper& step, const std::vector<std::strin
   double sum_n1 = 0, sum_n2 = 0, sum_seq = 0;
   SequenceReader reader(files);
   std::vector<float> p1, v1, p2, v2;
+  const std::int64_t expected = o.on_scene ? expected_scene_count(files, o.max_scenes) : 0;
+  auto report = [&] {
+    if (o.on_scene) o.on_scene(r.scenes, std::max(expected, r.scenes));
+  };
   while (auto seq = reader.next()) {
     if (o.max_scenes > 0 && r.scenes >= o.max_scenes) break;
+    if (r.scenes > 0) report();  // the previous scene is done
     ++r.scenes;
     const auto& frames = seq->frames;
     // err_n1 / err_n2 on windows starting at multiples of frame_skip.
@@ -81,6 +89,7 @@ EvaluationResult evaluate_with(const Stepper& step, const std::vector<std::strin
       ++r.rollout_frames;
     }
   }
+  if (r.scenes > 0) report();
   if (r.windows > 0) {
     r.err_n1 = sum_n1 / static_cast<double>(r.windows);
     r.err_n2 = sum_n2 / static_cast<double>(r.windows);
@@ -93,6 +102,28 @@ EvaluationResult evaluate_with(const Stepper& step, const std::vector<std::strin
 Tensor rows3(const std::vector<float>& v) { return Tensor::from_vector({static_cast<Index>(v.size() / 3), 3}, v); }
 
 }  // namespace
+
+std::int64_t expected_scene_count(const std::vector<std::string>& files, int max_scenes) {
+  std::set<std::string> scenes;
+  for (const std::string& f : files) {
+    std::string name = std::filesystem::path(f).filename().string();
+    const auto dot = name.find('.');
+    if (dot != std::string::npos) name.resize(dot);
+    // "sim_0007_01" -> "sim_0007": a numbered chunk of a numbered scene ("sim_0007" stays).
+    auto numbered_tail = [](const std::string& n) -> size_t {  // position of "_digits" at the end, or npos
+      const auto u = n.rfind('_');
+      if (u == std::string::npos || u + 1 == n.size()) return std::string::npos;
+      for (size_t i = u + 1; i < n.size(); ++i)
+        if (!std::isdigit(static_cast<unsigned char>(n[i]))) return std::string::npos;
+      return u;
+    };
+    const size_t chunk = numbered_tail(name);
+    if (chunk != std::string::npos && numbered_tail(name.substr(0, chunk)) != std::string::npos) name.resize(chunk);
+    scenes.insert((std::filesystem::path(f).parent_path() / name).string());
+  }
+  const auto n = static_cast<std::int64_t>(scenes.size());
+  return max_scenes > 0 ? std::min<std::int64_t>(n, max_scenes) : n;
+}
 
 EvaluationResult evaluate(ParticleNetwork& net, const std::vector<std::string>& files, const EvaluationOptions& options) {
   NoGradGuard no_grad;

@@ -11,6 +11,7 @@
 // Distances are measured on positions multiplied by `scale` (evaluation.scale). Windows whose
 // prediction is non-finite are skipped and counted, as the original does.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -38,7 +39,13 @@ struct EvaluationOptions {
   int frame_skip = 20;
   int max_scenes = 0;          // 0: all
   bool whole_sequence = true;  // also roll out whole scenes (slower)
+  // Called after each scene with (scenes done, scenes expected: expected_scene_count()).
+  std::function<void(std::int64_t done, std::int64_t expected)> on_scene;
 };
+
+// The scenes an evaluation of `files` will see: files named like DLF's chunks of one scene
+// (`sim_0007_00.msgpack.zst`, `sim_0007_01...`) count once; at most max_scenes when > 0.
+std::int64_t expected_scene_count(const std::vector<std::string>& files, int max_scenes = 0);
 
 // The network is run without gradients. Files: the validation split's files in order.
 EvaluationResult evaluate(ParticleNetwork& net, const std::vector<std::string>& files, const EvaluationOptions& options);

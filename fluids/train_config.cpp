@@ -1,5 +1,7 @@
 #include "fluids/train_config.h"
 
+#include "core/number_format.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
@@ -67,6 +69,13 @@ Reader positive_float(float& dst) {
     require(std::isfinite(dst) && dst > 0, n, k, "must be a positive number");
   };
 }
+// A finite number in (lo, hi].
+Reader float_in(float& dst, float lo, float hi, const std::string& range) {
+  return [&dst, lo, hi, range](const YAML::Node& n, const std::string& k) {
+    dst = read_scalar<float>(n, k, "a number");
+    require(std::isfinite(dst) && dst > lo && dst <= hi, n, k, "must be " + range);
+  };
+}
 Reader nonneg_float(float& dst) {
   return [&dst](const YAML::Node& n, const std::string& k) {
     dst = read_scalar<float>(n, k, "a number");
@@ -103,12 +112,15 @@ void read_model_section(const YAML::Node& n, const std::string& k, ModelConfig& 
             require(ks.size() == 3 && ks[0] >= 1 && ks[1] >= 1 && ks[2] >= 1, v, vk, "must be 3 positive integers");
             m.kernel_size = {ks[0], ks[1], ks[2]};
           }},
-         {"radius_scale", positive_float(m.radius_scale)},
-         {"particle_radius", positive_float(m.particle_radius)},
-         {"timestep", positive_float(m.timestep)},
+         // Plausible ranges, so that a typo fails here and not after the training folder exists.
+         {"radius_scale", float_in(m.radius_scale, 0, 10, "in (0, 10]")},
+         {"particle_radius", float_in(m.particle_radius, 0, 1, "in (0, 1] (metres)")},
+         {"timestep", float_in(m.timestep, 0, 1, "in (0, 1] (seconds)")},
          {"gravity", [&](const YAML::Node& v, const std::string& vk) {
             auto g = read_list<float>(v, vk, "numbers");
-            require(g.size() == 3, v, vk, "must be 3 numbers");
+            bool ok = g.size() == 3;
+            for (float x : g) ok &= std::isfinite(x) && std::abs(x) <= 1000;
+            require(ok, v, vk, "must be 3 finite numbers of magnitude <= 1000 (m/s^2)");
             m.gravity = {g[0], g[1], g[2]};
           }},
          {"layer_channels", [&](const YAML::Node& v, const std::string& vk) {
@@ -138,6 +150,31 @@ YAML::Node load_yaml(const std::string& yaml_text, const char* what) {
   }
 }
 
+// `text` with the top-level dataset_dir's value replaced by `dir` (double-quoted). The rest of
+// the text, comments included, is kept; a note records the value as written.
+std::string with_dataset_dir(const std::string& text, const std::string& dir) {
+  const YAML::Node root = YAML::Load(text);
+  const YAML::Node value = root["dataset_dir"];
+  const std::string written = value.Scalar();
+  if (written == dir) return text;
+  const auto mark = value.Mark();
+  if (mark.pos < 0 || static_cast<size_t>(mark.pos) >= text.size()) return text;
+  const size_t begin = static_cast<size_t>(mark.pos);
+  if (text[begin] == '|' || text[begin] == '>') return text;  // a block scalar: left as written
+  size_t end = text.find('\n', begin);
+  if (end == std::string::npos) end = text.size();
+  std::string quoted = "\"";
+  for (char ch : dir) {
+    if (ch == '"' || ch == '\\') quoted += '\\';
+    quoted += ch;
+  }
+  quoted += "\"";
+  std::string note = "  # resolved by lagrad from '" + written + "'";
+  for (char& ch : note)
+    if (ch == '\n' || ch == '\r') ch = ' ';
+  return text.substr(0, begin) + quoted + note + text.substr(end);
+}
+
 }  // namespace
 
 ModelConfig parse_model_config(const std::string& yaml_text) {
@@ -155,14 +192,15 @@ EvaluationConfig parse_evaluation_config(const std::string& yaml_text) {
 }
 
 std::string model_config_yaml(const ModelConfig& m) {
+  // Floats as typed (shortest round trip): the text reads back to the same values.
+  auto f = [](float v) { return shortest_float(v); };
   std::ostringstream os;
-  os.precision(9);
   os << "model:\n"
      << "  kernel_size: [" << m.kernel_size[0] << ", " << m.kernel_size[1] << ", " << m.kernel_size[2] << "]\n"
-     << "  radius_scale: " << m.radius_scale << "\n"
-     << "  particle_radius: " << m.particle_radius << "\n"
-     << "  timestep: " << m.timestep << "\n"
-     << "  gravity: [" << m.gravity[0] << ", " << m.gravity[1] << ", " << m.gravity[2] << "]\n"
+     << "  radius_scale: " << f(m.radius_scale) << "\n"
+     << "  particle_radius: " << f(m.particle_radius) << "\n"
+     << "  timestep: " << f(m.timestep) << "\n"
+     << "  gravity: [" << f(m.gravity[0]) << ", " << f(m.gravity[1]) << ", " << f(m.gravity[2]) << "]\n"
      << "  layer_channels: [";
   for (size_t i = 0; i < m.layer_channels.size(); ++i) os << (i ? ", " : "") << m.layer_channels[i];
   os << "]\n"
@@ -206,6 +244,9 @@ TrainConfig parse_train_config(const std::string& yaml_text) {
           }},
          {"lr_factors", [&](const YAML::Node& v, const std::string& vk) {
             t.lr_factors = read_list<double>(v, vk, "numbers");
+            bool ok = true;
+            for (double f : t.lr_factors) ok &= std::isfinite(f) && f >= 0;
+            require(ok, v, vk, "must be finite numbers >= 0");
           }},
          {"adam_eps", positive_float(t.adam_eps)},
          {"adam_beta1", nonneg_float(t.adam_beta1)},
@@ -248,7 +289,11 @@ TrainConfig load_train_config(const std::string& path) {
   }
   namespace fs = std::filesystem;
   fs::path d(c.dataset_dir);
-  if (d.is_relative()) c.dataset_dir = (fs::path(path).parent_path() / d).lexically_normal().string();
+  if (d.is_relative()) d = fs::path(path).parent_path() / d;
+  c.dataset_dir = fs::absolute(d).lexically_normal().string();
+  // The config is stored in the training directory and in checkpoints: it must name the same
+  // dataset from there.
+  c.source_text = with_dataset_dir(c.source_text, c.dataset_dir);
   return c;
 }
 

@@ -17,15 +17,19 @@
 
 #include "core/batch_backward.h"
 #include "core/communicator.h"
+#include "core/number_format.h"
 #include "core/ops.h"
 #include "core/parallel.h"
 #include "core/random.h"
 #include "core/tape.h"
+#include "fluids/config_diff.h"
 #include "fluids/dataset_stream.h"
 #include "fluids/evaluation.h"
 #include "fluids/init_from.h"
 #include "fluids/particle_network.h"
+#include "fluids/progress_meter.h"
 #include "fluids/tensorboard_writer.h"
+#include "lagrad/version.h"
 #include "layers/losses.h"
 #include "optim/adam.h"
 #include "optim/checkpoint.h"
@@ -71,18 +75,10 @@ void append_line(const fs::path& path, const std::string& line) {
   f << line << '\n';
 }
 
-std::string fmt_double(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.9g", v);
-  return std::isfinite(v) ? buf : "null";
-}
+// JSON numbers read back as the same value (shortest round trip); JSON has no NaN.
+std::string fmt_double(double v) { return std::isfinite(v) ? shortest_double(v) : "null"; }
+std::string fmt_float(float v) { return std::isfinite(v) ? shortest_float(v) : "null"; }
 
-std::string format_eta(double seconds) {
-  const long s = static_cast<long>(seconds);
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", s / 3600, (s / 60) % 60, s % 60);
-  return buf;
-}
 
 // The original's loss for one sample: two chained predictions.
 Tensor sample_loss(ParticleNetwork& net, const Sample& s) {
@@ -92,6 +88,24 @@ Tensor sample_loss(ParticleNetwork& net, const Sample& s) {
   const ParticleStep s2 = net.forward(s1.pos, s1.vel, box, normals);
   Tensor l2 = weighted_distance_loss(s2.pos, rows3(s.frames[2].pos), s2.num_fluid_neighbors);
   return mul(add(l1, l2), 0.5f);
+}
+
+// A resumed run continues the checkpointed one: the model, the data stream, the optimizer and
+// the schedule must not change. Throws std::invalid_argument naming every changed key.
+void check_resumable(const std::string& path, const Checkpoint& c, const TrainConfig& now) {
+  TrainConfig before = now;
+  try {
+    before = parse_train_config(c.config);
+  } catch (const std::invalid_argument&) {
+    // Not a whole training config (a checkpoint from `lagrad import`, say): the model alone.
+    const auto model = c.metadata.find("model");
+    before.model = parse_model_config(model != c.metadata.end() ? model->second : c.config);
+  }
+  const std::vector<ConfigChange> changes = resume_conflicts(before, now);
+  if (!changes.empty())
+    throw std::invalid_argument("train: cannot resume from '" + path + "': the config changes what a resumed run must keep (" +
+                                describe_changes(changes) +
+                                "); restore these keys, or train in a new --train-dir");
 }
 
 }  // namespace
@@ -133,8 +147,10 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
   std::vector<std::string> start_lines, start_warnings;  // logged once the log file is open
   if (!resume_from.empty()) {
     const Checkpoint c = load_checkpoint(resume_from);
+    check_resumable(resume_from, c, config);
     load_model_state(net, c.model);
     opt.load_state(c.optimizer, c.optimizer_step);
+    if (!c.rng_state.empty()) global_rng().set_state(c.rng_state);
     summary.start_step = c.step;
     summary.last_checkpoint = resume_from;
     const auto src = c.metadata.find("init_from");
@@ -164,6 +180,9 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
     opt.load_state(state, opt_step);
     comm.broadcast(summary.start_step);
     comm.broadcast(init_source);
+    std::string rng = global_rng().state();
+    comm.broadcast(rng);
+    global_rng().set_state(rng);
     if (writer) start_lines.push_back(fmt::format("data-parallel over {} processes, {} thread(s) each", comm.size(), threads));
   }
   std::int64_t step = summary.start_step;
@@ -184,7 +203,6 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
   if (stopped()) {
     for (const auto& line : start_lines) spdlog::info("{}", line);  // no log file: nothing is written
     summary.end_step = step;
-    spdlog::info("stopped before step {}; the newest checkpoint is unchanged", step);
     return summary;
   }
 
@@ -206,10 +224,14 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
     c.optimizer = opt.state_tensors();
     c.optimizer_step = opt.step_count();
     c.schedule = schedule.describe();
+    // The process-wide generator (parameter initializers, anything drawing from global_rng());
+    // the data stream has its own, seeded by training.seed and replayed on resume.
+    c.rng_state = global_rng().state();
     c.config = config.source_text;
     c.metadata["kind"] = "dlf_particle_network";
     c.metadata["model"] = model_config_yaml(config.model);
     if (!init_source.empty()) c.metadata["init_from"] = init_source;
+    c.metadata["lagrad_version"] = version();
     char name[64];
     std::snprintf(name, sizeof name, "ckpt-%08lld.lagrad", static_cast<long long>(at));
     const std::string path = (fs::path(train_dir) / "checkpoints" / name).string();
@@ -241,6 +263,7 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
   const auto t_start = std::chrono::steady_clock::now();
   auto t_window = t_start;
   std::int64_t particles_window = 0, steps_window = 0;
+  double loss_window = 0.0;  // the sum of the batch losses since the previous log line
   while (step < max_iter && !stopped()) {
     const std::optional<Batch> batch = first_batch ? std::exchange(first_batch, std::nullopt) : stream.next();
     if (!batch) throw std::runtime_error("train: the training stream ended unexpectedly");
@@ -267,6 +290,7 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
     opt.step();
     ++step;
     ++steps_window;
+    loss_window += total;
     summary.last_loss = static_cast<float>(total);
 
     if (writer && (step % tc.log_interval == 0 || step == max_iter)) {
@@ -275,10 +299,12 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
       const double it_s = steps_window / std::max(dt, 1e-9);
       const double pps = particles_window / std::max(dt, 1e-9);
       const double eta = (max_iter - step) / std::max(it_s, 1e-9);
-      append_line(metrics, "{\"step\": " + std::to_string(step) + ", \"loss\": " + fmt_double(total) +
-                               ", \"lr\": " + fmt_double(opt.lr()) + ", \"iterations_per_s\": " + fmt_double(it_s) +
-                               ", \"particles_per_s\": " + fmt_double(pps) + "}");
-      tb->add_scalar("train/loss", total, step);
+      // The mean over the steps since the previous log line, not the last batch alone.
+      const double loss = loss_window / static_cast<double>(std::max<std::int64_t>(steps_window, 1));
+      append_line(metrics, "{\"step\": " + std::to_string(step) + ", \"train/loss\": " + fmt_double(loss) +
+                               ", \"train/lr\": " + fmt_float(opt.lr()) + ", \"train/iterations_per_s\": " +
+                               fmt_double(it_s) + ", \"train/particles_per_s\": " + fmt_double(pps) + "}");
+      tb->add_scalar("train/loss", loss, step);
       tb->add_scalar("train/lr", opt.lr(), step);
       tb->add_scalar("train/iterations_per_s", it_s, step);
       tb->add_scalar("train/particles_per_s", pps, step);
@@ -288,17 +314,18 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
         const int filled = static_cast<int>(width * step / max_iter);
         std::fprintf(stderr, "\r[%s%s] %lld/%lld loss %.5f  %.2f it/s  ETA %s ", std::string(filled, '#').c_str(),
                      std::string(width - filled, '.').c_str(), static_cast<long long>(step),
-                     static_cast<long long>(max_iter), total, it_s, format_eta(eta).c_str());
+                     static_cast<long long>(max_iter), loss, it_s, format_duration(eta).c_str());
         std::fflush(stderr);
       }
       const std::string line = fmt::format("step {}/{} loss {:.6f} lr {:.3g} {:.2f} it/s {:.0f} particles/s ETA {}",
-                                           step, max_iter, total, opt.lr(), it_s, pps, format_eta(eta));
+                                           step, max_iter, loss, opt.lr(), it_s, pps, format_duration(eta));
       if (!options.progress_bar)
         spdlog::info("{}", line);
       else if (options.step_line)
         options.step_line(line);
       t_window = now;
       particles_window = steps_window = 0;
+      loss_window = 0.0;
     }
     if (step % tc.checkpoint_interval == 0) save(step);
     if (writer && tc.eval_interval > 0 && step % tc.eval_interval == 0) {
@@ -312,7 +339,6 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
   summary.end_step = step;
   summary.finished = step >= max_iter;
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-  if (!summary.finished) spdlog::info("stopped at step {}; checkpoint {}", step, summary.last_checkpoint);
   return summary;
 }
 

@@ -13,7 +13,9 @@
 // The training directory holds:
 //   checkpoints/ckpt-<step>.lagrad   the newest few and every k-th (see TrainingConfig)
 //   config.yaml                      the config of the run
-//   metrics.jsonl                    one JSON object per logged step and per evaluation
+//   metrics.jsonl                    one JSON object per logged step (train/loss: the mean over
+//                                    the steps since the previous log line, train/lr, ...) and per
+//                                    evaluation (eval/err_n1, eval/err_n2)
 //   train.log                        the log (written by the tool's file sink)
 // A run resumes from its newest checkpoint: parameters, optimizer moments, step, and the data
 // stream position (the stream skips to the same batch, StreamOptions::skip_batches), so an
@@ -55,7 +57,8 @@ struct TrainerOptions {
 // Runs (or resumes) the training described by `config` in `train_dir`. Returns when max_iter
 // is reached or `stop` becomes true; in both cases a checkpoint of the last completed step is
 // written first (a stop before a resumed run's first batch writes nothing: the
-// newest checkpoint is still the state). Throws on bad data or config; inputs are read
+// newest checkpoint is still the state). The caller reports the outcome (the summary says
+// which); train logs no line of its own for a stop. Throws on bad data or config; inputs are read
 // before the training directory is created or changed, so a bad input leaves nothing behind.
 TrainSummary train(const TrainConfig& config, const std::string& train_dir, const TrainerOptions& options = {},
                    const std::atomic<bool>* stop = nullptr);

@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   libeigen3-dev libtbb-dev libcereal-dev libspdlog-dev doctest-dev libcli11-dev
-  libyaml-cpp-dev libmsgpack-cxx-dev libzstd-dev libhdf5-dev libtinyobjloader-dev
+  libyaml-cpp-dev libmsgpack-cxx-dev libzstd-dev libhdf5-dev libtinyobjloader-dev libpng-dev
   libopenmpi-dev openmpi-bin
 )
 missing=()

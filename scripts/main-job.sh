@@ -27,7 +27,9 @@ $lagrad evaluate out/pretrained.lagrad --dataset out/data --frame-skip 10 -o out
 
 echo "== run: roll the trained model out for 50 steps from a validation scene"
 first_valid=$(ls out/data/valid/*.msgpack.zst | head -n 1)
-$lagrad run out/train --dataset-file "$first_valid" --num-steps 50 --output out/rollout
+$lagrad run out/train --dataset-file "$first_valid" --num-steps 50 --output out/rollout --overwrite --no-progress
+echo "== render: every 10th frame of the rollout as a picture"
+$lagrad render out/rollout --output out/rollout/pictures --every 10 --overwrite --no-progress
 
 echo
 echo "== results (mean position errors in m; lower is better)"
@@ -36,4 +38,4 @@ for f in out/eval_*.json; do
   grep -E '"(err_n1|err_n2|whole_seq_err)"' "$f" | tr -d ' ,\n'
   echo
 done
-echo "data: out/data  training run: out/train (checkpoints, metrics.jsonl, tensorboard/)  rollout PLYs: out/rollout"
+echo "data: out/data  training run: out/train (checkpoints, metrics.jsonl, tensorboard/)  rollout PLYs: out/rollout (pictures: out/rollout/pictures)"

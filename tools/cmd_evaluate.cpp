@@ -1,13 +1,16 @@
 // `lagrad evaluate`: DeepLagrangianFluids' evaluation (err_n1, err_n2, whole_seq_err).
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 
 #include "core/atomic_file.h"
 #include "fluids/dataset_stream.h"
 #include "fluids/evaluation.h"
+#include "fluids/progress_meter.h"
 #include "model_loading.h"
 #include "registry.h"
 
@@ -29,6 +32,7 @@ struct EvalArgs {
   float scale = 0.0f;  // 0: the checkpoint's evaluation.scale (1 without one)
   bool baseline = false;
   bool no_whole_sequence = false;
+  bool no_progress = false;
 };
 
 // Fails before any work when the results could not be written.
@@ -60,13 +64,15 @@ CommandRegistrar reg([](CLI::App& app, CLI::App*& sub) -> CommandRun {
   sub->add_option("model", a->model, "Checkpoint file or training directory (its newest checkpoint)");
   sub->add_option("--dataset", a->dataset, "Dataset directory (with train/ and valid/)")->required();
   sub->add_option("--split", a->split, "Split to evaluate")->capture_default_str();
-  sub->add_option("--frame-skip", a->options.frame_skip, "Evaluate every k-th frame")->capture_default_str();
+  sub->add_option("--frame-skip", a->options.frame_skip,
+                  "Start a window every k-th frame (at least 3)")->capture_default_str();
   sub->add_option("--scale", a->scale,
                   "Multiply positions by this before measuring (default: the checkpoint's evaluation.scale, else 1)");
   sub->add_option("--max-scenes", a->options.max_scenes, "Evaluate at most this many scenes (0: all)");
   sub->add_flag("--no-whole-sequence", a->no_whole_sequence, "Skip the whole-sequence rollout");
   sub->add_flag("--baseline", a->baseline, "Evaluate gravity integration only (no network)");
   sub->add_option("-o,--output", a->output, "Also write the results as JSON to this file");
+  sub->add_flag("--no-progress", a->no_progress, "Plain progress lines (every 10 s) instead of a progress bar");
   return [a]() {
     if (a->options.frame_skip < 3)
       throw std::invalid_argument("evaluate: --frame-skip must be >= 3, got " + std::to_string(a->options.frame_skip));
@@ -78,6 +84,16 @@ CommandRegistrar reg([](CLI::App& app, CLI::App*& sub) -> CommandRun {
     check_output_path(a->output);
     a->options.whole_sequence = !a->no_whole_sequence;
     const auto files = dataset_split_files(a->dataset, a->split);
+    // A bar on a terminal, a line every 10 s otherwise (scenes can take minutes each).
+    std::unique_ptr<ProgressMeter> progress;
+    a->options.on_scene = [&](std::int64_t done, std::int64_t expected) {
+      if (!progress) {
+        ProgressOptions po;
+        po.bar = !a->no_progress && ::isatty(STDERR_FILENO);
+        progress = std::make_unique<ProgressMeter>("evaluate", "scenes", expected, po);
+      }
+      progress->update(done);
+    };
     Json doc = Json::object();
     EvaluationResult r;
     if (a->baseline) {
@@ -92,6 +108,7 @@ CommandRegistrar reg([](CLI::App& app, CLI::App*& sub) -> CommandRun {
       doc.set("model", m.checkpoint);
       doc.set("step", static_cast<std::int64_t>(m.step));
     }
+    if (progress) progress->finish();
     if (r.count_changed > 0)
       spdlog::warn("{} windows or rollouts were skipped: the particle count changes between their frames",
                    r.count_changed);

@@ -11,6 +11,7 @@
 #include "fluids/particle_network.h"
 #include "fluids/pretrained_weights.h"
 #include "fluids/train_config.h"
+#include "lagrad/version.h"
 #include "optim/checkpoint.h"
 #include "registry.h"
 
@@ -72,7 +73,8 @@ CommandRegistrar reg([](CLI::App& app, CLI::App*& sub) -> CommandRun {
     Checkpoint ckpt;
     ckpt.model = validate(args->weights, weights, model);
     ckpt.config = model_config_yaml(model);
-    ckpt.metadata = {{"source", args->weights}, {"format", format}, {"kind", "dlf_particle_network"}};
+    ckpt.metadata = {{"source", args->weights}, {"format", format}, {"kind", "dlf_particle_network"},
+                     {"lagrad_version", version()}};
     save_checkpoint(args->output, ckpt);
 
     Index values = 0;

@@ -10,7 +10,9 @@
 #include <string>
 
 #include "core/shape.h"
+#include "lagrad/version.h"
 #include "optim/checkpoint.h"
+#include "model_loading.h"
 #include "registry.h"
 
 namespace lagrad::tool {
@@ -74,6 +76,7 @@ Json to_json(const std::string& path, const Checkpoint& c) {
   doc.set("path", path);
   doc.set("encoding", encoding_of(path));
   doc.set("format_version", static_cast<std::int64_t>(Checkpoint::kFormatVersion));
+  doc.set("lagrad_version", version());
   doc.set("step", static_cast<std::int64_t>(c.step));
   doc.set("optimizer_step", static_cast<std::int64_t>(c.optimizer_step));
   doc.set("schedule", c.schedule);
@@ -110,6 +113,9 @@ Json to_json(const std::string& path, const Checkpoint& c) {
 void print_text(const std::string& path, const Checkpoint& c) {
   std::printf("checkpoint      %s\n", path.c_str());
   std::printf("encoding        %s, format version %u\n", encoding_of(path).c_str(), Checkpoint::kFormatVersion);
+  const auto writer = c.metadata.find("lagrad_version");
+  std::printf("lagrad          %s (written by %s)\n", version(),
+              writer == c.metadata.end() ? "an unknown version" : writer->second.c_str());
   std::printf("step            %lld\n", static_cast<long long>(c.step));
   std::printf("optimizer step  %lld\n", static_cast<long long>(c.optimizer_step));
   std::printf("schedule        %s\n", c.schedule.empty() ? "(none)" : c.schedule.c_str());
@@ -121,7 +127,7 @@ void print_text(const std::string& path, const Checkpoint& c) {
     std::string line;
     bool first = true;
     while (std::getline(lines, line)) {
-      std::printf("  %-14s%s\n", first ? k.c_str() : "", line.c_str());
+      std::printf("  %-13s %s\n", first ? k.c_str() : "", line.c_str());  // long keys keep a space
       first = false;
     }
     if (first) std::printf("  %s\n", k.c_str());  // an empty value
@@ -153,15 +159,17 @@ void print_text(const std::string& path, const Checkpoint& c) {
 
 CommandRegistrar reg([](CLI::App& app, CLI::App*& sub) -> CommandRun {
   auto args = std::make_shared<InfoArgs>();
-  sub = app.add_subcommand("info", "Show what a checkpoint holds: step, config, metadata, tensors");
-  sub->add_option("checkpoint", args->path, "A lagrad checkpoint")->required();
+  sub = app.add_subcommand("info", "Show what a checkpoint (or a training directory's newest) holds: step, config, metadata, tensors");
+  sub->add_option("checkpoint", args->path, "A lagrad checkpoint, or a training directory (its newest checkpoint)")
+      ->required();
   sub->add_flag("--json", args->json, "Print as JSON");
   return [args]() {
-    const Checkpoint c = load_checkpoint(args->path);
+    const std::string path = resolve_checkpoint(args->path);
+    const Checkpoint c = load_checkpoint(path);
     if (args->json)
-      std::cout << to_json(args->path, c).dump(2) << std::endl;
+      std::cout << to_json(path, c).dump(2) << std::endl;
     else
-      print_text(args->path, c);
+      print_text(path, c);
     return 0;
   };
 });

@@ -1,5 +1,6 @@
 // `lagrad run`: rolls a model out from an initial state and writes the frames.
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -8,7 +9,9 @@
 
 #include "core/tape.h"
 #include "fluids/dataset_file.h"
+#include "fluids/io/rollout_folder.h"
 #include "fluids/ply_writer.h"
+#include "fluids/progress_meter.h"
 #include "fluids/scene_input.h"
 #include "model_loading.h"
 #include "registry.h"
@@ -26,6 +29,8 @@ struct RunArgs {
   int num_steps = 100;
   bool write_ply = true;
   bool write_dataset = false;
+  bool overwrite = false;
+  bool no_progress = false;
 };
 
 Tensor rows3(const std::vector<float>& v) { return Tensor::from_vector({static_cast<Index>(v.size() / 3), 3}, v); }
@@ -58,6 +63,9 @@ CommandRegistrar reg([](CLI::App& app, CLI::App*& sub) -> CommandRun {
   sub->add_option("-o,--output", a->output, "Output directory")->capture_default_str();
   sub->add_flag("--write-ply,!--no-write-ply", a->write_ply, "Write one binary PLY per frame (default on)");
   sub->add_flag("--write-dataset", a->write_dataset, "Also write the rollout in the dataset format");
+  sub->add_flag("--no-progress", a->no_progress, "Plain progress lines (every 10 s) instead of a progress bar");
+  sub->add_flag("--overwrite", a->overwrite,
+                "Replace the rollout files (boundary.ply, fluid_*.ply, rollout.msgpack.zst) already in the output folder");
   return [a]() {
     if (a->scene.empty() == a->dataset_file.empty())
       throw std::invalid_argument("run: give exactly one of --scene or --dataset-file");
@@ -65,10 +73,17 @@ CommandRegistrar reg([](CLI::App& app, CLI::App*& sub) -> CommandRun {
       throw std::invalid_argument("run: --num-steps must be >= 1, got " + std::to_string(a->num_steps));
     if (!a->write_ply && !a->write_dataset)
       throw std::invalid_argument("run: --no-write-ply without --write-dataset would write nothing");
+    // A folder holding an older rollout would mix its frames with the new ones.
+    const std::vector<std::string> old = rollout_files(a->output);
+    if (!old.empty() && !a->overwrite)
+      throw std::invalid_argument("run: '" + a->output + "' already holds a rollout (" + std::to_string(old.size()) +
+                                  " files: " + old.front() + (old.size() > 1 ? " ... " + old.back() : "") +
+                                  "); pass --overwrite to replace it, or choose another -o");
     // Load everything before writing anything.
     InitialState init = a->scene.empty() ? initial_state_from_dataset_file(a->dataset_file)
                                          : initial_state_from_scene_json(a->scene);
     LoadedModel m = load_particle_network(a->model);
+    if (!old.empty()) spdlog::info("removed the {} files of the previous rollout in {}", remove_rollout_files(a->output), a->output);
     fs::create_directories(a->output);
     spdlog::info("rolling out {} ({} fluid particles, {} emitters, {} boundary particles) for {} steps into {}",
                  m.checkpoint, init.pos.size() / 3, init.emitters.size(), init.box.size() / 3, a->num_steps, a->output);
@@ -85,9 +100,7 @@ CommandRegistrar reg([](CLI::App& app, CLI::App*& sub) -> CommandRun {
     double compute_ms = 0.0;
     auto emit = [&](int frame, std::vector<float> p, std::vector<float> v) {
       if (a->write_ply) {
-        char name[32];
-        std::snprintf(name, sizeof name, "fluid_%04d.ply", frame);
-        write_ply((fs::path(a->output) / name).string(), {&p, &v, nullptr});
+        write_ply((fs::path(a->output) / rollout_frame_name(frame)).string(), {&p, &v, nullptr});
       }
       if (a->write_dataset) {
         Frame f;
@@ -103,6 +116,9 @@ CommandRegistrar reg([](CLI::App& app, CLI::App*& sub) -> CommandRun {
     // Per step, as DLF's run script: emitters add their particles, particles that fell out of
     // the scene are dropped, then the frame is written.
     emit(0, init.pos, init.vel);
+    ProgressOptions po;
+    po.bar = !a->no_progress && ::isatty(STDERR_FILENO);
+    ProgressMeter progress("run", "steps", a->num_steps, po);
     Index dropped = 0;
     int computed_steps = 0;
     for (int s = 1; s <= a->num_steps; ++s) {
@@ -124,7 +140,9 @@ CommandRegistrar reg([](CLI::App& app, CLI::App*& sub) -> CommandRun {
         vel = rows3(v);
       }
       emit(s, std::move(p), std::move(v));
+      progress.update(s);
     }
+    progress.finish();
     if (dropped > 0) spdlog::info("{} particles fell out of the scene (below y = {}) and were dropped", dropped, init.min_y);
     if (a->write_dataset) write_dataset_file((fs::path(a->output) / "rollout.msgpack.zst").string(), seq);
     spdlog::info("{:.2f} ms per step ({} particles at the end); frames in {}", compute_ms / std::max(computed_steps, 1), pos.dim(0),

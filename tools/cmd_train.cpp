@@ -68,6 +68,11 @@ CommandRegistrar reg([](CLI::App& app, CLI::App*& sub) -> CommandRun {
       if (file_log) file_log->info("{}", line);
     };
     const TrainSummary s = train(config, dir, opts, &g_stop);
+    if (!s.finished && s.end_step == s.start_step) {  // the one line of a stop before any step
+      spdlog::info("interrupted before step {}; the newest checkpoint is unchanged ({})", s.end_step,
+                   s.last_checkpoint.empty() ? "none" : s.last_checkpoint);
+      return 0;
+    }
     spdlog::info("{} at step {} ({:.1f} s, last loss {:.6f}); checkpoint {}",
                  s.finished ? "finished" : "interrupted", s.end_step, s.seconds, s.last_loss, s.last_checkpoint);
     return 0;

@@ -8,12 +8,14 @@
 #include <malloc.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <optional>
+#include <string>
 
 #include "core/communicator.h"
-
+#include "lagrad/version.h"
 #include "registry.h"
 
 namespace lagrad::tool {
@@ -25,6 +27,38 @@ std::vector<Benchmark>& bench_registry() {
   static std::vector<Benchmark> r;
   return r;
 }
+
+namespace {
+
+// The subcommand the user named: the first word that is neither an option nor the value of a
+// top-level option; "" when there is none.
+std::string named_command(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--log-level" || arg == "--log-file") {
+      ++i;
+      continue;
+    }
+    if (!arg.empty() && arg[0] == '-') continue;
+    return arg;
+  }
+  return "";
+}
+
+bool is_command(const CLI::App& app, const std::string& name) {
+  return !app.get_subcommands([&](const CLI::App* sub) { return sub->get_name() == name; }).empty();
+}
+
+std::string command_names(const CLI::App& app) {
+  std::vector<std::string> names;
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) names.push_back(sub->get_name());
+  std::sort(names.begin(), names.end());
+  std::string list;
+  for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+  return list;
+}
+
+}  // namespace
 }  // namespace lagrad::tool
 
 int main(int argc, char** argv) {
@@ -44,6 +78,7 @@ int main(int argc, char** argv) {
   const lagrad::Communicator& world = lagrad::Communicator::world();
   CLI::App app{"lagrad: train, evaluate and run particle-based physics networks"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("lagrad ") + lagrad::version(), "Print the version and exit");
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "Log level")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
@@ -61,6 +96,17 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // --help and --version are ParseErrors with exit code 0: CLI11 prints them.
     if (e.get_exit_code() == 0) return app.exit(e);
+    // CLI11 says "A subcommand is required" for a misspelt command too: name it and the valid ones.
+    const std::string cmd = lagrad::tool::named_command(argc, argv);
+    if (cmd.empty() || !lagrad::tool::is_command(app, cmd)) {
+      const std::string valid = lagrad::tool::command_names(app);
+      if (cmd.empty())
+        std::fprintf(stderr, "lagrad: error: a command is required, one of: %s (see --help)\n", valid.c_str());
+      else
+        std::fprintf(stderr, "lagrad: error: unknown command '%s'; the commands are: %s (see --help)\n", cmd.c_str(),
+                     valid.c_str());
+      return 1;
+    }
     std::fprintf(stderr, "lagrad: error: %s (see --help)\n", e.what());
     return 1;
   }

@@ -17,4 +17,7 @@ struct LoadedModel {
 
 LoadedModel load_particle_network(const std::string& checkpoint_or_dir);
 
+// The checkpoint file itself, or a training directory's newest checkpoint (throws when it has none).
+std::string resolve_checkpoint(const std::string& checkpoint_or_dir);
+
 }  // namespace lagrad::tool

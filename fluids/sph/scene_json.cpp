@@ -126,6 +126,15 @@ SceneSetup load_scene_json(const std::string& path, float particle_radius) {
                           ", stop " + std::to_string(src.stop) + ", step " + std::to_string(src.step));
     scene.fluids.push_back(std::move(src));
   }
+  // The rules every user of a scene shares (generate --scene, run --scene): SceneSetup's own.
+  try {
+    scene.validate();
+  } catch (const std::invalid_argument& e) {
+    std::string what = e.what();
+    const std::string prefix = "SceneSetup: ";
+    if (what.rfind(prefix, 0) == 0) what = what.substr(prefix.size());
+    ctx.fail("root", what);
+  }
   return scene;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 // lagrad: the umbrella header. Include this one file to use the library.
+#include "lagrad/version.h"
 #include "core/neighbor_search.h"
 #include "core/ops.h"
 #include "core/parallel.h"
@@ -32,3 +33,9 @@
 #include "fluids/pretrained_weights.h"
 #include "fluids/ply_writer.h"
 #include "fluids/scene_input.h"
+#include "fluids/progress_meter.h"
+#include "fluids/io/rollout_folder.h"
+#include "fluids/io/rollout_reader.h"
+#include "fluids/io/png_file.h"
+#include "fluids/render/point_renderer.h"
+#include "fluids/render/rollout_render.h"

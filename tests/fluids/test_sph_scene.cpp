@@ -108,6 +108,14 @@ TEST_CASE("sph scene json: invert_normals and error messages") {
                        ("scene '" + bad_range + "': fluids[0]: expected 0 <= start <= stop and step >= 1, got start 5, "
                                                 "stop 1, step 1").c_str(),
                        std::runtime_error);
+  // The scene's own rules, for every user of the file (generate --scene and run --scene).
+  const std::string bad_visc = dir.write("d.json", R"({"fluids": [{"path": "Box.obj"}], "viscosity": -1})");
+  CHECK_THROWS_WITH_AS(load_scene_json(bad_visc),
+                       ("scene '" + bad_visc + "': root: viscosity must be >= 0, got -1.000000").c_str(), std::runtime_error);
+  const std::string bad_density = dir.write("e.json", R"({"fluids": [{"path": "Box.obj"}], "density": 0})");
+  CHECK_THROWS_WITH_AS(load_scene_json(bad_density),
+                       ("scene '" + bad_density + "': root: density must be positive, got 0.000000").c_str(),
+                       std::runtime_error);
   CHECK_THROWS_WITH_AS(load_scene_json((dir.path / "missing.json").string()),
                        ("scene '" + (dir.path / "missing.json").string() + "': cannot open the file").c_str(),
                        std::runtime_error);

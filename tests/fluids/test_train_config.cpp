@@ -1,6 +1,11 @@
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <stdexcept>
+#include <string>
 
 #include "fluids/train_config.h"
 
@@ -73,4 +78,52 @@ TEST_CASE("model config: YAML round trip and model-only parsing") {
   CHECK(r.kernel_size == m.kernel_size);
   // Other sections are ignored; a missing model section gives the defaults.
   CHECK(parse_model_config("dataset_dir: x\ntraining:\n  max_iter: 3\n").layer_channels == std::vector<int>{32, 64, 64, 3});
+}
+
+TEST_CASE("train config: load_train_config stores dataset_dir resolved, in the config and its text") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("lagrad_cfg_" + std::to_string(::getpid()));
+  fs::create_directories(dir / "configs");
+  const std::string path = (dir / "configs" / "x.yaml").string();
+  std::ofstream(path) << "# my run\ndataset_dir: ../data   # next to configs/\ntraining:\n  batch_size: 3\n";
+  const lagrad::TrainConfig c = lagrad::load_train_config(path);
+  const std::string expected = fs::absolute(dir / "data").lexically_normal().string();
+  CHECK(c.dataset_dir == expected);
+  CHECK(fs::path(c.dataset_dir).is_absolute());
+  // The stored text names the same folder from anywhere, and keeps the rest as written.
+  const lagrad::TrainConfig again = lagrad::parse_train_config(c.source_text);
+  CHECK(again.dataset_dir == expected);
+  CHECK(again.training.batch_size == 3);
+  CHECK(c.source_text.rfind("# my run\n", 0) == 0);
+  CHECK(c.source_text.find("resolved by lagrad from '../data'") != std::string::npos);
+  // An absolute dataset_dir is left untouched.
+  std::ofstream(path) << "dataset_dir: " << expected << "\n";
+  CHECK(lagrad::load_train_config(path).source_text == "dataset_dir: " + expected + "\n");
+  fs::remove_all(dir);
+}
+
+TEST_CASE("model config: the YAML holds floats as typed") {
+  const std::string yaml = model_config_yaml(ModelConfig{});
+  for (const char* expected : {"  radius_scale: 1.5\n", "  particle_radius: 0.025\n", "  timestep: 0.02\n",
+                               "  gravity: [0, -9.81, 0]\n"})
+    CHECK_MESSAGE(yaml.find(expected) != std::string::npos, "missing: " << expected << " in\n" << yaml);
+}
+
+TEST_CASE("train config: non-finite and implausible model values fail at parse time") {
+  auto error_of = [](const std::string& yaml) -> std::string {
+    try {
+      parse_train_config("dataset_dir: data\n" + yaml);
+    } catch (const std::invalid_argument& e) {
+      return e.what();
+    }
+    return "(no error)";
+  };
+  CHECK(error_of("model:\n  gravity: [0, .nan, 0]\n") ==
+        "config line 3: model.gravity must be 3 finite numbers of magnitude <= 1000 (m/s^2), got 'a list'");
+  CHECK(error_of("model:\n  timestep: 1e30\n") == "config line 3: model.timestep must be in (0, 1] (seconds), got '1e30'");
+  CHECK(error_of("model:\n  particle_radius: .inf\n") ==
+        "config line 3: model.particle_radius must be in (0, 1] (metres), got '.inf'");
+  CHECK(error_of("training:\n  lr_factors: [1, .nan]\n  lr_boundaries: [10]\n") ==
+        "config line 3: training.lr_factors must be finite numbers >= 0, got 'a list'");
+  CHECK(error_of("model:\n  timestep: 0.04\n  gravity: [0, -3.7, 0]\n") == "(no error)");
 }

@@ -72,6 +72,8 @@ TEST_CASE("cli: evaluate checks its arguments and output path before any work") 
   REQUIRE(ok.exit_code == 0);
   CHECK(contains(read_text(dir.file("eval.json")), "\"err_n1\""));
   CHECK(contains(ok.out, "\"frame_skip\": 3"));
+  // The minimum is in --help, not only in the error.
+  CHECK(contains(run_tool(dir, "evaluate --help").out, "(at least 3)"));
 }
 
 TEST_CASE("cli: generate names its flags in errors and creates nothing for a missing OBJ") {
@@ -92,4 +94,17 @@ TEST_CASE("cli: run refuses to write nothing") {
   const Run r = run_tool(dir, "run model.lagrad --dataset-file " + quoted(kFixture) + " --no-write-ply");
   check_one_error_line(r);
   CHECK(contains(r.err, "--no-write-ply"));
+}
+
+TEST_CASE("cli: train refuses non-finite or implausible model values before creating its directory") {
+  TempDir dir("cli_train_values");
+  make_train_only_dataset(dir, "data");
+  for (const std::string bad : {"  gravity: [0, .nan, 0]\n", "  timestep: 1e30\n"}) {
+    CAPTURE(bad);
+    std::ofstream(dir.file("bad.yaml")) << "dataset_dir: data\nmodel:\n" << bad << "training:\n  eval_interval: 0\n";
+    const Run r = run_tool(dir, "train " + quoted(dir.file("bad.yaml")) + " --train-dir " + quoted(dir.file("t")));
+    check_one_error_line(r);
+    CHECK(contains(r.err, "config line 3: model."));
+    CHECK_FALSE(fs::exists(dir.file("t")));
+  }
 }

@@ -205,3 +205,27 @@ TEST_CASE("lagrad info: training state, JSON encoding, statistics and non-finite
         "\"optimizer\": {\n    \"tensors\": 2,\n    \"values\": 12\n  }"})
     CHECK_MESSAGE(contains(json.out, expected), "missing: " << expected);
 }
+
+TEST_CASE("lagrad info on a training directory shows its newest checkpoint") {
+  TempDir dir;
+  fs::create_directories(dir.path() / "run" / "checkpoints");
+  for (int step : {2, 10, 9}) {
+    Checkpoint c;
+    c.step = step;
+    c.model = {{"w", Tensor::from_vector({2}, {1, 2})}};
+    char name[64];
+    std::snprintf(name, sizeof name, "ckpt-%08d.lagrad", step);
+    save_checkpoint((dir.path() / "run" / "checkpoints" / name).string(), c);
+  }
+  const Run r = run_tool(dir, "info " + quoted(dir.file("run")));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(contains(r.out, "ckpt-00000010.lagrad\n"));
+  CHECK(contains(r.out, "step            10\n"));
+  CHECK(contains(run_tool(dir, "info --json " + quoted(dir.file("run"))).out, "\"step\": 10"));
+
+  fs::create_directories(dir.path() / "empty");
+  const Run none = run_tool(dir, "info " + quoted(dir.file("empty")));
+  check_one_error_line(none);
+  CHECK(contains(none.err, "no checkpoint in training directory"));
+}

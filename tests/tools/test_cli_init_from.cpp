@@ -127,11 +127,11 @@ TEST_CASE("train --init-from: starts from the imported weights with a fresh opti
   }
 
   // The first loss is the published network's on that batch, far below a fresh network's.
-  const double loss = metric(f.dir.file("fine"), 1, "loss");
+  const double loss = metric(f.dir.file("fine"), 1, "train/loss");
   CHECK(loss == doctest::Approx(pretrained_first_loss(f.dir.file("data"), imported.model)).epsilon(1e-5));
   const Run scratch = f.train("scratch", "--max-iter 1");
   REQUIRE(scratch.exit_code == 0);
-  const double scratch_loss = metric(f.dir.file("scratch"), 1, "loss");
+  const double scratch_loss = metric(f.dir.file("scratch"), 1, "train/loss");
   MESSAGE("first loss: init-from " << loss << ", from scratch " << scratch_loss);
   CHECK(loss * 2 < scratch_loss);  // measured 1.61 vs 4.04
 
@@ -164,8 +164,8 @@ TEST_CASE("train --init-from: starts from the imported weights with a fresh opti
   const Checkpoint c = checkpoint_at(f.dir.file("next"), 1);
   CHECK(c.step == 1);
   CHECK(c.optimizer_step == 1);
-  CHECK(metric(f.dir.file("next"), 1, "lr") == doctest::Approx(kLr));  // the source run was at lr / 2
-  CHECK(metric(f.dir.file("fine"), 2, "lr") == doctest::Approx(kLr / 2));
+  CHECK(metric(f.dir.file("next"), 1, "train/lr") == doctest::Approx(kLr));  // the source run was at lr / 2
+  CHECK(metric(f.dir.file("fine"), 2, "train/lr") == doctest::Approx(kLr / 2));
   CHECK(c.metadata.at("init_from") == from);
 }
 
@@ -208,6 +208,6 @@ TEST_CASE("train --init-from: other shape-free model settings are allowed and re
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   CHECK(contains(read_text(f.dir.file("t/train.log")),
-                 "--init-from: model setting timestep 0.0199999996 (checkpoint) vs 0.00999999978 (config); training uses "
+                 "--init-from: model setting timestep 0.02 (checkpoint) vs 0.01 (config); training uses "
                  "the config's"));
 }

@@ -5,11 +5,17 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include "cli_util.h"
 #include "fluids/dataset_file.h"
 #include "fluids/dataset_stream.h"
 #include "fluids/ply_writer.h"
+#include "fluids/train_config.h"
+#include "core/random.h"
+#include "lagrad/version.h"
 #include "optim/checkpoint.h"
 
 using namespace lagrad;
@@ -18,13 +24,25 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void write_config(const TempDir& dir, const std::string& name, int threads, const std::string& extra = "") {
+void write_config(const TempDir& dir, const std::string& name, int threads, const std::string& extra = "",
+                  int log_interval = 1) {
   std::ofstream(dir.file(name)) << "dataset_dir: data\n"
                                    "train_data:\n  shuffle_buffer: 4\n"
                                    "model:\n  layer_channels: [8, 16, 16, 3]\n"
                                    "training:\n  max_iter: 4\n  batch_size: 2\n  checkpoint_interval: 2\n"
-                                   "  eval_interval: 2\n  log_interval: 1\n  seed: 5\n  threads: "
+                                   "  eval_interval: 2\n  seed: 5\n  log_interval: " << log_interval << "\n  threads: "
                                 << threads << "\n" << extra << "evaluation:\n  frame_skip: 3\n";
+}
+
+// The values of `key` in the lines of metrics.jsonl that have it.
+std::vector<double> metric_values(const std::string& jsonl, const std::string& key) {
+  std::vector<double> out;
+  std::istringstream lines(jsonl);
+  for (std::string line; std::getline(lines, line);) {
+    const auto at = line.find("\"" + key + "\": ");
+    if (at != std::string::npos) out.push_back(std::stod(line.substr(at + key.size() + 4)));
+  }
+  return out;
 }
 
 NamedTensors model_at(const std::string& train_dir, int step) {
@@ -62,7 +80,12 @@ TEST_CASE("pipeline: generate, train, resume, evaluate, run") {
   REQUIRE(full.exit_code == 0);
   CHECK(fs::exists(dir.file("full/metrics.jsonl")));
   CHECK(contains(read_text(dir.file("full/metrics.jsonl")), "\"eval/err_n1\""));
+  CHECK(contains(read_text(dir.file("full/metrics.jsonl")), "\"train/lr\": 0.001,"));  // as typed, not 0.00100000005
   CHECK(contains(read_text(dir.file("full/train.log")), "step 4/4 loss"));
+  CHECK(load_checkpoint(dir.file("full/checkpoints/ckpt-00000004.lagrad")).metadata.at("lagrad_version") ==
+        LAGRAD_VERSION_STRING);
+  // The stored config names the dataset from anywhere (the original says `dataset_dir: data`).
+  CHECK(parse_train_config(read_text(dir.file("full/config.yaml"))).dataset_dir == dir.file("data"));
 
   SUBCASE("an interrupted run resumes to bitwise the same parameters") {
     const Run part = run_tool(dir, "train " + quoted(dir.file("one.yaml")) + " --no-progress --max-iter 2 --train-dir " +
@@ -71,7 +94,55 @@ TEST_CASE("pipeline: generate, train, resume, evaluate, run") {
     const Run rest = run_tool(dir, "train " + quoted(dir.file("one.yaml")) + " --no-progress --train-dir " + quoted(dir.file("part")));
     REQUIRE(rest.exit_code == 0);
     CHECK(contains(rest.err, "resuming from"));
+    CHECK(contains(read_text(dir.file("part/train.log")), "resuming from"));
     check_bitwise_equal(model_at(dir.file("full"), 4), model_at(dir.file("part"), 4));
+    // The generator's state is stored (docs/checkpoint_format.md) and the same after a resume.
+    const std::string rng = load_checkpoint(dir.file("full/checkpoints/ckpt-00000004.lagrad")).rng_state;
+    CHECK_FALSE(rng.empty());
+    CHECK(load_checkpoint(dir.file("part/checkpoints/ckpt-00000004.lagrad")).rng_state == rng);
+    CHECK_NOTHROW(Rng().set_state(rng));
+    CHECK_FALSE(contains(run_tool(dir, "info " + quoted(dir.file("part"))).out, "rng state       (none)"));
+
+    // A changed model, batch size or schedule is refused in one line naming the keys, before
+    // anything is written; max_iter may change.
+    std::string text = read_text(dir.file("one.yaml"));
+    auto changed = [&](const std::string& from, const std::string& to) {
+      std::string t = text;
+      REQUIRE(t.find(from) != std::string::npos);
+      std::ofstream(dir.file("changed.yaml")) << t.replace(t.find(from), from.size(), to);
+      return run_tool(dir, "train " + quoted(dir.file("changed.yaml")) + " --no-progress --max-iter 6 --train-dir " +
+                               quoted(dir.file("part")));
+    };
+    const std::string log_before = read_text(dir.file("part/train.log"));
+    const Run model = changed("[8, 16, 16, 3]", "[8, 16, 3]");
+    check_one_error_line(model);
+    CHECK(contains(model.err, "model.layer_channels: [8, 16, 16, 3] in the checkpoint, [8, 16, 3] now"));
+    const Run batch = changed("batch_size: 2\n", "batch_size: 3\n  lr_boundaries: [10]\n  lr_factors: [1, 0.5]\n");
+    check_one_error_line(batch);
+    CHECK(contains(batch.err, "training.batch_size: 2 in the checkpoint, 3 now"));
+    CHECK(contains(batch.err, "training.lr_boundaries: [25000, 30000, 35000, 40000, 45000] in the checkpoint, [10] now"));
+    CHECK(contains(batch.err, "training.lr_factors"));
+    CHECK(contains(batch.err, "new --train-dir"));
+    CHECK(read_text(dir.file("part/train.log")) == log_before);
+    const Run longer = changed("max_iter: 4\n", "max_iter: 6\n");
+    INFO(longer.err);
+    CHECK(longer.exit_code == 0);
+  }
+
+  SUBCASE("the logged loss is the mean over the log interval") {
+    write_config(dir, "log2.yaml", 1, "", 2);
+    const Run two = run_tool(dir, "train " + quoted(dir.file("log2.yaml")) + " --no-progress --train-dir " + quoted(dir.file("log2")));
+    REQUIRE(two.exit_code == 0);
+    const std::vector<double> each = metric_values(read_text(dir.file("full/metrics.jsonl")), "train/loss");
+    const std::vector<double> mean = metric_values(read_text(dir.file("log2/metrics.jsonl")), "train/loss");
+    REQUIRE(each.size() == 4);
+    REQUIRE(mean.size() == 2);
+    CHECK(mean[0] == doctest::Approx((each[0] + each[1]) / 2).epsilon(1e-12));
+    CHECK(mean[1] == doctest::Approx((each[2] + each[3]) / 2).epsilon(1e-12));
+    CHECK(each[0] != each[1]);
+    // One key style: train/... like eval/...
+    CHECK_FALSE(contains(read_text(dir.file("log2/metrics.jsonl")), "\"loss\""));
+    CHECK(metric_values(read_text(dir.file("log2/metrics.jsonl")), "train/lr").size() == 2);
   }
 
   SUBCASE("1 and 2 threads train bitwise the same") {
@@ -96,6 +167,7 @@ TEST_CASE("pipeline: generate, train, resume, evaluate, run") {
     CHECK(contains(json, "\"err_n1\""));
     CHECK(contains(json, "\"whole_seq_err\""));
     CHECK_FALSE(contains(json, "null"));
+    CHECK(contains(ev.err, "evaluate: 1/1 scenes (100%), took "));
 
     const Run run = run_tool(dir, "--log-file " + quoted(dir.file("run.log")) + " run " + quoted(dir.file("full")) +
                                       " --dataset-file " + quoted(valid[0]) + " -n 3 --write-dataset -o " +
@@ -103,6 +175,7 @@ TEST_CASE("pipeline: generate, train, resume, evaluate, run") {
     INFO(run.err);
     REQUIRE(run.exit_code == 0);
     CHECK(contains(run.err, "ms per step"));
+    CHECK(contains(run.err, "run: 3/3 steps (100%), took "));  // progress (plain lines: not a terminal)
     CHECK(contains(read_text(dir.file("run.log")), "ms per step"));
     std::vector<float> pos, vel;
     read_ply(dir.file("roll/fluid_0003.ply"), pos, &vel);
@@ -139,7 +212,13 @@ TEST_CASE("pipeline: a bad config is one line before any work; SIGINT writes a c
   INFO(read_text(dir.file("int.err")));
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
-  CHECK(contains(read_text(dir.file("int.err")), "interrupted at step"));
+  const std::string int_err = read_text(dir.file("int.err"));
+  CHECK(contains(int_err, "interrupted at step"));
+  // One message for the stop, not the trainer's and the tool's.
+  CHECK_FALSE(contains(int_err, "stopped at step"));
+  size_t stop_lines = 0;
+  for (size_t at = int_err.find("interrupted"); at != std::string::npos; at = int_err.find("interrupted", at + 1)) ++stop_lines;
+  CHECK(stop_lines == 1);
   int checkpoints = 0;
   for (auto& e : fs::directory_iterator(dir.file("int/checkpoints"))) checkpoints += e.path().extension() == ".lagrad";
   CHECK(checkpoints >= 1);

@@ -71,3 +71,23 @@ TEST_CASE("cli: run --scene with an emitter and particles falling off a plate") 
   CHECK(contains(r.err, "fell out of the scene"));
   CHECK(fs::exists(dir.file("out/boundary.ply")));
 }
+
+TEST_CASE("cli: run --scene refuses the viscosity and density generate --scene refuses") {
+  TempDir dir("cli_run_scene_bad");
+  REQUIRE(run_tool(dir, "import " + quoted(kWeights) + " -o " + quoted(dir.file("model.lagrad"))).exit_code == 0);
+  const float lo[3] = {0.0f, 0.0f, 0.0f}, hi[3] = {0.15f, 0.15f, 0.15f};
+  write_box_obj(dir.file("cube.obj"), lo, hi);
+  for (const std::string bad : {R"("viscosity": -1)", R"("density": 0)"}) {
+    CAPTURE(bad);
+    std::ofstream(dir.file("scene.json")) << R"({"fluids": [{"path": "cube.obj"}], )" << bad << "}";
+    const Run run = run_tool(dir, "run " + quoted(dir.file("model.lagrad")) + " --scene " + quoted(dir.file("scene.json")) +
+                                      " -n 1 -o " + quoted(dir.file("out")));
+    check_one_error_line(run);
+    CHECK(contains(run.err, bad.substr(1, bad.find('"', 1) - 1) + " must be"));
+    CHECK_FALSE(fs::exists(dir.file("out")));
+    const Run gen = run_tool(dir, "generate --scene " + quoted(dir.file("scene.json")) + " --frames 2 -o " +
+                                      quoted(dir.file("gen")));
+    check_one_error_line(gen);
+    CHECK(gen.err.substr(gen.err.find("root:")) == run.err.substr(run.err.find("root:")));
+  }
+}
