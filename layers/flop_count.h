@@ -15,7 +15,9 @@
 //   filter grad    = gather(c = cin,  over the list)          + GEMM(rows)  (A^T dOut; the final
 //                    sum of the 16 partial filters, 16 * cells*cin*cout adds, is not counted)
 //   feature grad   = gather(c = cout, over the inverted list) + GEMM(cols)  (dOut gathered, times
-//                    the transposed filter)
+//                    the transposed filter); for narrow inputs (cconv_feature_grad_contracts_first:
+//                    cin < cout, cells*cin <= 8 cout) the kernel contracts first, H = dOut K^T,
+//                    and gathers H: GEMM(rows) + gather(c = cin, over the inverted list)
 //   position grad  = GEMM(rows) (G = dOut K^T) + 2 * edges * corners * cin (8 corner dot
 //                    products per edge); the mapping Jacobian and chain rule are not counted
 // The geometry (coordinate mapping, interpolation weights: ~100 operations per edge) is not
@@ -26,6 +28,7 @@
 //   backward = 2 * rows * in * out (dW = dY^T x) + 2 * rows * in * out (dX = dY W, when the input
 //              needs a gradient); db not counted.
 #include "../core/shape.h"
+#include "kernels/cconv_kernels.h"
 
 namespace lagrad {
 
@@ -50,6 +53,9 @@ inline double cconv_filter_grad_flops(const CConvWork& w) {
   return cconv_gather_flops(w, w.cin) + cconv_gemm_flops(w, w.rows);
 }
 inline double cconv_feature_grad_flops(const CConvWork& w) {
+  if (kernels::cconv_feature_grad_contracts_first(static_cast<int>(w.cells), static_cast<int>(w.cin),
+                                                  static_cast<int>(w.cout)))
+    return cconv_gemm_flops(w, w.rows) + cconv_gather_flops(w, w.cin);
   return cconv_gather_flops(w, w.cout) + cconv_gemm_flops(w, w.cols);
 }
 inline double cconv_position_grad_flops(const CConvWork& w) {

@@ -16,7 +16,11 @@
 // larger of the two). Pieces:
 //   forward            gather the interpolated features per row block, one GEMM (cconv_gather_gemm)
 //   kernel_grad        A^T dOut per row block, fixed partial sums (cconv_filter_grad)
-//   feature_grad       the same gather over the inverted list with the transposed kernel
+//   feature_grad       cconv_feature_grad: the same gather over the inverted list with the
+//                      transposed kernel, or for narrow inputs (4->32) dOut K^T first, then a
+//                      cin-channel gather (cconv_feature_grad_contracts_first); then the
+//                      gather + GEMM algorithm is timed back to back with it too
+//                      ("feature_grad_by_gather_gemm": ms and speedup = its time / feature_grad's)
 //   position_grad      G = dOut K^T per row block, 8 corner dots per edge, chain rule through
 //                      interpolation and mapping (cconv_edge_grad), then the per-point sums
 #include <Eigen/Core>
@@ -130,6 +134,7 @@ struct LayerResult {
   Paired piece[4];   // forward, kernel_grad, feature_grad, position_grad
   double flop[4];    // their FLOP counts (layers/flop_count.h)
   double gemm_flop;  // the sgemm baseline's 2 N (64 in) out
+  double fgrad_old_ms = 0.0, fgrad_speedup = 0.0;  // feature gradient by gather + GEMM, where not the default
 };
 constexpr const char* kPieces[4] = {"forward", "kernel_grad", "feature_grad", "position_grad"};
 
@@ -140,7 +145,7 @@ LayerResult run_layer(Problem& P, Index cin, Index cout, int repeats, Rng& rng, 
   const std::vector<float> filt = random_vec(static_cast<size_t>(K * cout), -0.05f, 0.05f, rng);
   const std::vector<float> dout = random_vec(static_cast<size_t>(P.n * cout), -1.0f, 1.0f, rng);
   std::vector<float> out(static_cast<size_t>(P.n * cout)), dfilt(static_cast<size_t>(K * cout));
-  std::vector<float> kt(filt.size()), dfeat(feats.size());
+  std::vector<float> dfeat(feats.size());
   const size_t E = P.list.neighbors_index.size();
   std::vector<float> t(E), grel(3 * E), dpos(static_cast<size_t>(3 * P.n));
   SgemmBaseline gemm(P.n, K, cout, rng);
@@ -154,10 +159,7 @@ LayerResult run_layer(Problem& P, Index cin, Index cout, int repeats, Rng& rng, 
       [&] { gemm.run(); });
   L.piece[2] = paired(
       repeats,
-      [&] {
-        kernels::cconv_transpose_filter(filt.data(), cells, ci, co, kt.data());
-        kernels::cconv_gather_gemm(P.geom, P.bwd, dout.data(), co, kt.data(), ci, dfeat.data());
-      },
+      [&] { kernels::cconv_feature_grad(P.geom, P.bwd, dout.data(), co, filt.data(), ci, dfeat.data()); },
       [&] { gemm.run(); });
   L.piece[3] = paired(
       repeats,
@@ -180,6 +182,19 @@ LayerResult run_layer(Problem& P, Index cin, Index cout, int repeats, Rng& rng, 
       },
       [&] { gemm.run(); });
 
+  // Where the feature gradient contracts with the filter first, the other algorithm (transposed
+  // filter, gather, GEMM) timed back to back with it: speedup = old time / new time.
+  if (kernels::cconv_feature_grad_contracts_first(cells, ci, co)) {
+    std::vector<float> kt(filt.size()), dfeat_old(feats.size());
+    const Paired cmp = paired(
+        repeats, [&] { kernels::cconv_feature_grad(P.geom, P.bwd, dout.data(), co, filt.data(), ci, dfeat.data()); },
+        [&] {
+          kernels::cconv_transpose_filter(filt.data(), cells, ci, co, kt.data());
+          kernels::cconv_gather_gemm(P.geom, P.bwd, dout.data(), co, kt.data(), ci, dfeat_old.data());
+        });
+    L.fgrad_old_ms = cmp.gemm_ms;
+    L.fgrad_speedup = cmp.ratio;
+  }
   const CConvWork w{P.n, P.n, static_cast<Index>(E), cells, P.geom.corners(), cin, cout};
   L.flop[0] = cconv_forward_flops(w);
   L.flop[1] = cconv_filter_grad_flops(w);
@@ -204,6 +219,12 @@ Json layer_json(const LayerResult& L, const PeakAround& peak) {
     j.set("sgemm_ms", p.gemm_ms);
     j.set("ratio_to_sgemm", p.ratio);
     r.set(kPieces[q], std::move(j));
+  }
+  if (L.fgrad_old_ms > 0.0) {
+    Json j = Json::object();
+    j.set("ms", L.fgrad_old_ms);
+    j.set("speedup_of_feature_grad", L.fgrad_speedup);
+    r.set("feature_grad_by_gather_gemm", std::move(j));
   }
   const double gemm_ms = median({L.piece[0].gemm_ms, L.piece[1].gemm_ms, L.piece[2].gemm_ms, L.piece[3].gemm_ms});
   r.set("sgemm_ms", gemm_ms);

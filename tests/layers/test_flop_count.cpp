@@ -23,9 +23,16 @@ TEST_CASE("flop_count: ContinuousConv pieces on a tiny problem, counted by hand"
   CHECK(cconv_forward_flops(w) == 320.0);
   // filter gradient: the same gather, then A^T dOut [16 x 2] x [2 x 3]: 96 multiply-adds
   CHECK(cconv_filter_grad_flops(w) == 320.0);
-  // feature gradient: gather dOut (3 channels) over the 4 inverted entries: 4 * 8 * 3 = 96
-  // multiply-adds; GEMM over the 3 feature points [3 x 8*3] x [24 x 2]: 144 multiply-adds
-  CHECK(cconv_feature_grad_flops(w) == 2.0 * 96 + 2.0 * 144);
+  // feature gradient with cin >= cout (3 -> 2 here): gather dOut (2 channels) over the 4
+  // inverted entries: 4 * 8 * 2 = 64 multiply-adds; GEMM over the 3 feature points
+  // [3 x 8*2] x [16 x 3]: 144 multiply-adds
+  CConvWork wide = w;
+  wide.cin = 3;
+  wide.cout = 2;
+  CHECK(cconv_feature_grad_flops(wide) == 2.0 * 64 + 2.0 * 144);
+  // a narrow input (2 < 3, 8*2 <= 8*3) is contracted first: H = dOut K^T over the 2 result
+  // points [2 x 3] x [3 x 16] (96 multiply-adds), then 2 channels per corner: 4 * 8 * 2 = 64
+  CHECK(cconv_feature_grad_flops(w) == 2.0 * 96 + 2.0 * 64);
   // position gradient: G = dOut K^T [2 x 3] x [3 x 16] (96) + 8 corner dots of 2 channels per
   // edge (4 * 8 * 2 = 64)
   CHECK(cconv_position_grad_flops(w) == 2.0 * 96 + 2.0 * 64);
