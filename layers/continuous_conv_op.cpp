@@ -416,17 +416,14 @@ void backward(const Saved& S, const Tensor& out) {
   const CConvEdges& result_edges = S.transpose ? bwd : fwd;
   const CConvEdges& adjoint_edges = S.transpose ? fwd : bwd;
   const int cin = static_cast<int>(P.cin), cout = static_cast<int>(P.cout);
-  const int cells = S.P.geom.cells();
   const float* feats = S.inp_features.data();
 
   if (need_k)
     kernels::cconv_filter_grad(P.geom, result_edges, feats, cin, dout, cout, S.filters.mutable_grad().data(),
                                /*accumulate=*/true);
   if (need_f) {
-    std::vector<float> kt(static_cast<size_t>(cells) * cin * cout);
-    kernels::cconv_transpose_filter(S.filters.data(), cells, cin, cout, kt.data());
     std::vector<float> df(static_cast<size_t>(S.inp_features.numel()));
-    kernels::cconv_gather_gemm(P.geom, adjoint_edges, dout, cout, kt.data(), cin, df.data());
+    kernels::cconv_feature_grad(P.geom, adjoint_edges, dout, cout, S.filters.data(), cin, df.data());
     add_into_grad(S.inp_features, df);
   }
   if (need_edge) {

@@ -10,10 +10,17 @@
 // sgemm [N x 64*in] x [64*in x out] on the same threads (row blocks over TBB, Eigen itself is
 // single-threaded) is timed back to back with it; "ratio" = median over repetitions of
 // sgemm time / piece time, i.e. the piece's GFLOP/s (counting 2*N*64*in*out) as a fraction of
-// sgemm's. Pieces:
+// sgemm's. Each piece also reports "flop", its FLOP count per layers/flop_count.h (block GEMM
+// plus interpolation gather), "gflops" = flop / time, and "fraction_of_peak" = gflops / the FP32
+// peak measured at the same thread count just before and after the run (core/peak_flops.h; the
+// larger of the two). Pieces:
 //   forward            gather the interpolated features per row block, one GEMM (cconv_gather_gemm)
 //   kernel_grad        A^T dOut per row block, fixed partial sums (cconv_filter_grad)
-//   feature_grad       the same gather over the inverted list with the transposed kernel
+//   feature_grad       cconv_feature_grad: the same gather over the inverted list with the
+//                      transposed kernel, or for narrow inputs (4->32) dOut K^T first, then a
+//                      cin-channel gather (cconv_feature_grad_contracts_first); then the
+//                      gather + GEMM algorithm is timed back to back with it too
+//                      ("feature_grad_by_gather_gemm": ms and speedup = its time / feature_grad's)
 //   position_grad      G = dOut K^T per row block, 8 corner dots per edge, chain rule through
 //                      interpolation and mapping (cconv_edge_grad), then the per-point sums
 #include <Eigen/Core>
@@ -28,6 +35,7 @@
 #include "core/neighbor_search.h"
 #include "core/parallel.h"
 #include "core/random.h"
+#include "layers/flop_count.h"
 #include "layers/kernels/cconv_kernels.h"
 #include "registry.h"
 
@@ -121,32 +129,39 @@ struct Problem {
 // Piece times of one run, keyed "layer/piece", for the thread speedups.
 using PieceTimes = std::vector<std::pair<std::string, double>>;
 
-Json run_layer(Problem& P, Index cin, Index cout, int repeats, Rng& rng, PieceTimes& times) {
+struct LayerResult {
+  std::string name;
+  Paired piece[4];   // forward, kernel_grad, feature_grad, position_grad
+  double flop[4];    // their FLOP counts (layers/flop_count.h)
+  double gemm_flop;  // the sgemm baseline's 2 N (64 in) out
+  double fgrad_old_ms = 0.0, fgrad_speedup = 0.0;  // feature gradient by gather + GEMM, where not the default
+};
+constexpr const char* kPieces[4] = {"forward", "kernel_grad", "feature_grad", "position_grad"};
+
+LayerResult run_layer(Problem& P, Index cin, Index cout, int repeats, Rng& rng, PieceTimes& times) {
   const int cells = P.geom.cells();
   const Index K = cells * cin;
   const std::vector<float> feats = random_vec(static_cast<size_t>(P.n * cin), -1.0f, 1.0f, rng);
   const std::vector<float> filt = random_vec(static_cast<size_t>(K * cout), -0.05f, 0.05f, rng);
   const std::vector<float> dout = random_vec(static_cast<size_t>(P.n * cout), -1.0f, 1.0f, rng);
   std::vector<float> out(static_cast<size_t>(P.n * cout)), dfilt(static_cast<size_t>(K * cout));
-  std::vector<float> kt(filt.size()), dfeat(feats.size());
+  std::vector<float> dfeat(feats.size());
   const size_t E = P.list.neighbors_index.size();
   std::vector<float> t(E), grel(3 * E), dpos(static_cast<size_t>(3 * P.n));
   SgemmBaseline gemm(P.n, K, cout, rng);
   const int ci = static_cast<int>(cin), co = static_cast<int>(cout);
 
-  const Paired fwd = paired(repeats, [&] { kernels::cconv_gather_gemm(P.geom, P.fwd, feats.data(), ci, filt.data(), co, out.data()); },
-                            [&] { gemm.run(); });
-  const Paired kgrad = paired(
+  LayerResult L;
+  L.piece[0] = paired(repeats, [&] { kernels::cconv_gather_gemm(P.geom, P.fwd, feats.data(), ci, filt.data(), co, out.data()); },
+                      [&] { gemm.run(); });
+  L.piece[1] = paired(
       repeats, [&] { kernels::cconv_filter_grad(P.geom, P.fwd, feats.data(), ci, dout.data(), co, dfilt.data(), false); },
       [&] { gemm.run(); });
-  const Paired fgrad = paired(
+  L.piece[2] = paired(
       repeats,
-      [&] {
-        kernels::cconv_transpose_filter(filt.data(), cells, ci, co, kt.data());
-        kernels::cconv_gather_gemm(P.geom, P.bwd, dout.data(), co, kt.data(), ci, dfeat.data());
-      },
+      [&] { kernels::cconv_feature_grad(P.geom, P.bwd, dout.data(), co, filt.data(), ci, dfeat.data()); },
       [&] { gemm.run(); });
-  const Paired pgrad = paired(
+  L.piece[3] = paired(
       repeats,
       [&] {
         kernels::CConvEdgeGradOut o;
@@ -167,28 +182,55 @@ Json run_layer(Problem& P, Index cin, Index cout, int repeats, Rng& rng, PieceTi
       },
       [&] { gemm.run(); });
 
-  const double flop = 2.0 * double(P.n) * double(K) * double(cout);
-  auto piece = [&](const Paired& p) {
+  // Where the feature gradient contracts with the filter first, the other algorithm (transposed
+  // filter, gather, GEMM) timed back to back with it: speedup = old time / new time.
+  if (kernels::cconv_feature_grad_contracts_first(cells, ci, co)) {
+    std::vector<float> kt(filt.size()), dfeat_old(feats.size());
+    const Paired cmp = paired(
+        repeats, [&] { kernels::cconv_feature_grad(P.geom, P.bwd, dout.data(), co, filt.data(), ci, dfeat.data()); },
+        [&] {
+          kernels::cconv_transpose_filter(filt.data(), cells, ci, co, kt.data());
+          kernels::cconv_gather_gemm(P.geom, P.bwd, dout.data(), co, kt.data(), ci, dfeat_old.data());
+        });
+    L.fgrad_old_ms = cmp.gemm_ms;
+    L.fgrad_speedup = cmp.ratio;
+  }
+  const CConvWork w{P.n, P.n, static_cast<Index>(E), cells, P.geom.corners(), cin, cout};
+  L.flop[0] = cconv_forward_flops(w);
+  L.flop[1] = cconv_filter_grad_flops(w);
+  L.flop[2] = cconv_feature_grad_flops(w);
+  L.flop[3] = cconv_position_grad_flops(w);
+  L.gemm_flop = 2.0 * double(P.n) * double(K) * double(cout);
+  L.name = std::to_string(cin) + "->" + std::to_string(cout);
+  for (int q = 0; q < 4; ++q) times.emplace_back(L.name + "/" + kPieces[q], L.piece[q].piece_ms);
+  return L;
+}
+
+Json layer_json(const LayerResult& L, const PeakAround& peak) {
+  Json r = Json::object();
+  r.set("layer", L.name);
+  for (int q = 0; q < 4; ++q) {
+    const Paired& p = L.piece[q];
     Json j = Json::object();
     j.set("ms", p.piece_ms);
-    j.set("gflops", flop / (p.piece_ms * 1e6));
+    j.set("flop", L.flop[q]);
+    j.set("gflops", L.flop[q] / (p.piece_ms * 1e6));
+    j.set("fraction_of_peak", peak.fraction(L.flop[q], p.piece_ms));
     j.set("sgemm_ms", p.gemm_ms);
     j.set("ratio_to_sgemm", p.ratio);
-    return j;
-  };
-  const std::string name = std::to_string(cin) + "->" + std::to_string(cout);
-  for (auto [piece_name, p] : {std::pair{"forward", &fwd}, std::pair{"kernel_grad", &kgrad},
-                               std::pair{"feature_grad", &fgrad}, std::pair{"position_grad", &pgrad}})
-    times.emplace_back(name + "/" + piece_name, p->piece_ms);
-  Json r = Json::object();
-  r.set("layer", name);
-  r.set("forward", piece(fwd));
-  r.set("kernel_grad", piece(kgrad));
-  r.set("feature_grad", piece(fgrad));
-  r.set("position_grad", piece(pgrad));
-  const double gemm_ms = median({fwd.gemm_ms, kgrad.gemm_ms, fgrad.gemm_ms, pgrad.gemm_ms});
+    r.set(kPieces[q], std::move(j));
+  }
+  if (L.fgrad_old_ms > 0.0) {
+    Json j = Json::object();
+    j.set("ms", L.fgrad_old_ms);
+    j.set("speedup_of_feature_grad", L.fgrad_speedup);
+    r.set("feature_grad_by_gather_gemm", std::move(j));
+  }
+  const double gemm_ms = median({L.piece[0].gemm_ms, L.piece[1].gemm_ms, L.piece[2].gemm_ms, L.piece[3].gemm_ms});
   r.set("sgemm_ms", gemm_ms);
-  r.set("sgemm_gflops", flop / (gemm_ms * 1e6));
+  r.set("sgemm_flop", L.gemm_flop);
+  r.set("sgemm_gflops", L.gemm_flop / (gemm_ms * 1e6));
+  r.set("sgemm_fraction_of_peak", peak.fraction(L.gemm_flop, gemm_ms));
   return r;
 }
 
@@ -229,15 +271,21 @@ Json run_size(Index n, int threads, int repeats, PieceTimes& times) {
   P.bwd = {n, n, P.inv.row_splits.data(), P.inv.query_index.data(), P.s_inv.data(), P.pos.data(), P.pos.data(),
            false, &inv_extent, 0, 0, true};
 
+  PeakAround peak(threads);
+  std::vector<LayerResult> results;
+  const Index shapes[4][2] = {{4, 32}, {96, 64}, {64, 64}, {64, 3}};
+  for (const auto& s : shapes) results.push_back(run_layer(P, s[0], s[1], repeats, rng, times));
+  peak.finish();
+
   Json r = Json::object();
   r.set("points", static_cast<std::int64_t>(n));
   r.set("threads", threads);
   r.set("search_ms", search_ms);
   r.set("invert_ms", invert_ms);
   r.set("avg_neighbors", double(E) / double(n));
+  r.set("peak", peak.json());
   Json layers = Json::array();
-  const Index shapes[4][2] = {{4, 32}, {96, 64}, {64, 64}, {64, 3}};
-  for (const auto& s : shapes) layers.push(run_layer(P, s[0], s[1], repeats, rng, times));
+  for (const LayerResult& L : results) layers.push(layer_json(L, peak));
   r.set("layers", std::move(layers));
   r.set("peak_rss_mib", peak_rss_mib());
   return r;

@@ -7,6 +7,9 @@
 //             here (no OpenMP), so with more than one thread the baseline splits the rows into
 //             chunks run by parallel_for (dW: one partial per chunk, summed afterwards), as any
 //             user would parallelize these products; on one thread it is three plain GEMMs.
+//   FLOPs:    forward 2 rows 96 64, forward+backward 3x that (layers/flop_count.h);
+//             *_fraction_of_peak = achieved GFLOP/s / the FP32 peak measured at the same
+//             thread count just before and after (core/peak_flops.h, the larger of the two).
 #include <Eigen/Core>
 
 #include <algorithm>
@@ -19,6 +22,7 @@
 #include "core/random.h"
 #include "core/tape.h"
 #include "layers/dense.h"
+#include "layers/flop_count.h"
 #include "registry.h"
 
 namespace lagrad::tool {
@@ -95,6 +99,7 @@ Json run_size(Index rows, int threads, int repeats) {
     for (Index c = 1; c < chunks; ++c) DW += dw_part[c];
   };
 
+  PeakAround peak(threads);
   const Paired fwd = paired(
       repeats,
       [&] {
@@ -114,9 +119,21 @@ Json run_size(Index rows, int threads, int repeats) {
         backward_gemms();
       });
 
+  peak.finish();
+  // FLOPs (layers/flop_count.h): forward 2 rows in out; backward dW and dX, as much again each.
+  const double fwd_flop = dense_forward_flops(rows, kInFeatures, kUnits);
+  const double fwd_bwd_flop = fwd_flop + dense_backward_flops(rows, kInFeatures, kUnits, /*input_grad=*/true);
+
   Json r = Json::object();
   r.set("rows", static_cast<std::int64_t>(rows));
   r.set("threads", threads);
+  r.set("peak", peak.json());
+  r.set("forward_flop", fwd_flop);
+  r.set("forward_backward_flop", fwd_bwd_flop);
+  r.set("layer_forward_fraction_of_peak", peak.fraction(fwd_flop, fwd.layer_ms));
+  r.set("gemm_forward_fraction_of_peak", peak.fraction(fwd_flop, fwd.gemm_ms));
+  r.set("layer_forward_backward_fraction_of_peak", peak.fraction(fwd_bwd_flop, fwd_bwd.layer_ms));
+  r.set("gemm_forward_backward_fraction_of_peak", peak.fraction(fwd_bwd_flop, fwd_bwd.gemm_ms));
   r.set("layer_forward_ms", fwd.layer_ms);
   r.set("gemm_forward_ms", fwd.gemm_ms);
   r.set("layer_forward_backward_ms", fwd_bwd.layer_ms);

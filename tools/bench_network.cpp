@@ -19,6 +19,18 @@
 // (/proc/self/clear_refs, after glibc's malloc_trim), next to the RSS at the reset.
 //
 // Inference: one network step under NoGradGuard (neighbor searches included), median ms.
+//
+// FLOPs and fraction of peak (layers/flop_count.h summed over the layers, see network_flops):
+// an inference step is the forward of the five convolutions (block GEMMs + interpolation
+// gathers over the step's fluid and obstacle neighbor lists) and four dense layers; a training
+// sample is two such forwards plus their backwards: every filter and weight gradient, and the
+// input-feature gradients of conv1..3 and dense1..3 in both steps and of conv0_fluid/dense0 in
+// the second step only (the first step's inputs need no gradient; box normals never do;
+// position gradients are off, the default). Neighbor counts come from the network's own fluid
+// lists (num_fluid_neighbors) and a search box -> positions after integration. Geometry, the
+// searches, activations, losses and the optimizer step are not counted, so the fractions are
+// lower bounds. fraction_of_peak = flop / time / the FP32 peak measured at the same thread count
+// just before and after the run (core/peak_flops.h, the larger of the two).
 #include <time.h>
 
 #include <algorithm>
@@ -40,6 +52,8 @@
 #include "core/communicator.h"
 #include "core/tape.h"
 #include "fluids/particle_network.h"
+#include "core/neighbor_search.h"
+#include "layers/flop_count.h"
 #include "layers/losses.h"
 #include "optim/adam.h"
 #include "registry.h"
@@ -167,12 +181,76 @@ void put_memory(Json& r, const Memory& m) {
   r.set("peak_rss_reset", m.reset);
 }
 
+// FLOPs of one network step on n fluid particles with e_fluid fluid and e_box obstacle
+// neighbor entries: forward, and backward (input_grad: the step's input features need a gradient).
+struct StepFlops {
+  double forward = 0.0, backward = 0.0;
+};
+StepFlops network_flops(const ModelConfig& cfg, Index n, Index box, Index e_fluid, Index e_box, bool input_grad) {
+  const Index cells = Index(cfg.kernel_size[0]) * cfg.kernel_size[1] * cfg.kernel_size[2];
+  const std::vector<int>& ch = cfg.layer_channels;
+  const Index in0 = 1 + 3 + cfg.other_feats_channels;  // [1, vel2 (, other_feats)]
+  StepFlops f;
+  const auto conv = [&](CConvWork w, bool feature_grad) {
+    f.forward += cconv_forward_flops(w);
+    f.backward += cconv_filter_grad_flops(w) + (feature_grad ? cconv_feature_grad_flops(w) : 0.0);
+  };
+  const auto dense = [&](Index in, Index out, bool feature_grad) {
+    f.forward += dense_forward_flops(n, in, out);
+    f.backward += dense_backward_flops(n, in, out, feature_grad);
+  };
+  conv({n, n, e_fluid, cells, 8, in0, ch[0]}, input_grad);  // conv0_fluid
+  conv({n, box, e_box, cells, 8, 3, ch[0]}, false);        // conv0_obstacle (box normals)
+  dense(in0, ch[0], input_grad);                            // dense0_fluid
+  Index in = 3 * ch[0];
+  for (size_t k = 1; k < ch.size(); ++k) {
+    conv({n, n, e_fluid, cells, 8, in, ch[k]}, true);
+    dense(in, ch[k], true);
+    in = ch[k];
+  }
+  return f;
+}
+
+// Obstacle neighbor entries of a step from (pos, vel): box points within the filter radius of
+// the integrated positions, as conv0_obstacle searches them.
+Index box_edges(const ModelConfig& cfg, const Tensor& pos, const Tensor& vel, const Tensor& box) {
+  const Index n = pos.dim(0);
+  const float dt = cfg.timestep;
+  std::vector<float> p2(static_cast<size_t>(3 * n));
+  for (Index i = 0; i < 3 * n; ++i) {
+    const float v = vel.data()[i], v2 = v + dt * cfg.gravity[static_cast<size_t>(i % 3)];
+    p2[static_cast<size_t>(i)] = pos.data()[i] + (v2 + v) * dt * 0.5f;
+  }
+  const NeighborList nl = fixed_radius_search(box.data(), box.dim(0), p2.data(), n, 0.5f * cfg.filter_extent());
+  return static_cast<Index>(nl.neighbors_index.size());
+}
+
+Index fluid_edges(const ParticleStep& s) {
+  double e = 0.0;
+  for (Index i = 0; i < s.num_fluid_neighbors.numel(); ++i) e += s.num_fluid_neighbors.data()[i];
+  return static_cast<Index>(e);
+}
+
 Json train_run(Index n, int threads, int samples) {
   set_num_threads(threads);
   manual_seed(1);
   ParticleNetwork net;
   Adam opt(net.named_parameters(), AdamOptions().lr(1e-3f).eps(1e-6f));
   const Scene scene = make_scene(n, net.config().timestep);
+
+  // The work of a sample: its two steps' neighbor counts, from a no-grad pass.
+  double sample_flop = 0.0;
+  {
+    NoGradGuard no_grad;
+    const ModelConfig& cfg = net.config();
+    const ParticleStep s1 = net.forward(scene.pos, scene.vel, scene.box, scene.normals);
+    const ParticleStep s2 = net.forward(s1.pos, s1.vel, scene.box, scene.normals);
+    const Index k = scene.box.dim(0);
+    const StepFlops f1 = network_flops(cfg, n, k, fluid_edges(s1), box_edges(cfg, scene.pos, scene.vel, scene.box), false);
+    const StepFlops f2 = network_flops(cfg, n, k, fluid_edges(s2), box_edges(cfg, s1.pos, s1.vel, scene.box), true);
+    sample_flop = f1.forward + f1.backward + f2.forward + f2.backward;
+  }
+  PeakAround peak(threads);
 
   // The warm-up sample (first allocations, thread pool start) is the one whose memory is measured.
   float loss = 0.0f;
@@ -190,6 +268,7 @@ Json train_run(Index n, int threads, int samples) {
                        opt.zero_grad();
                      }).wall_ms);
   }
+  peak.finish();
   const double sample = median(sample_ms), optimizer = median(opt_ms);
   const double batch_s = (kBatch * sample + optimizer) / 1000.0;
   double total_ms = optimizer;
@@ -202,6 +281,10 @@ Json train_run(Index n, int threads, int samples) {
   r.set("sample_ms_min", *std::min_element(sample_ms.begin(), sample_ms.end()));
   r.set("sample_ms_max", *std::max_element(sample_ms.begin(), sample_ms.end()));
   r.set("sample_cpu_ms", median(sample_cpu_ms));
+  r.set("sample_flop", sample_flop);
+  r.set("sample_gflops", sample_flop / (sample * 1e6));
+  r.set("sample_fraction_of_peak", peak.fraction(sample_flop, sample));
+  r.set("peak", peak.json());
   r.set("optimizer_step_ms", optimizer);
   if (samples == kBatch) r.set("batch_16_measured_s", total_ms / 1000.0);
   r.set("batch_16_estimate_s", batch_s);
@@ -221,6 +304,11 @@ Json inference_run(Index n, int threads, int repeats) {
   const auto step = [&] { net.forward(scene.pos, scene.vel, scene.box, scene.normals); };
   double first_ms = 0.0;
   const Memory mem = measure_memory([&] { first_ms = time_of(step).wall_ms; });
+  const ParticleStep s1 = net.forward(scene.pos, scene.vel, scene.box, scene.normals);
+  const double step_flop = network_flops(net.config(), n, scene.box.dim(0), fluid_edges(s1),
+                                         box_edges(net.config(), scene.pos, scene.vel, scene.box), false)
+                               .forward;
+  PeakAround peak(threads);
   // Fewer repetitions for slow steps, so that the 100k runs stay within a minute or two.
   const int reps = first_ms > 2000.0 ? std::min(repeats, 3) : repeats;
   std::vector<double> t, cpu;
@@ -229,6 +317,7 @@ Json inference_run(Index n, int threads, int repeats) {
     t.push_back(ti.wall_ms);
     cpu.push_back(ti.cpu_ms);
   }
+  peak.finish();
 
   Json r = Json::object();
   r.set("particles", static_cast<std::int64_t>(n));
@@ -239,6 +328,11 @@ Json inference_run(Index n, int threads, int repeats) {
   r.set("step_ms_min", *std::min_element(t.begin(), t.end()));
   r.set("step_cpu_ms", median(cpu));
   r.set("first_step_ms", first_ms);
+  r.set("step_flop", step_flop);
+  r.set("flop_per_particle", step_flop / static_cast<double>(n));
+  r.set("step_gflops", step_flop / (median(t) * 1e6));
+  r.set("fraction_of_peak", peak.fraction(step_flop, median(t)));
+  r.set("peak", peak.json());
   put_memory(r, mem);
   return r;
 }

@@ -13,6 +13,16 @@ double peak_rss_mib() {
   return 0.0;
 }
 
+Json PeakAround::json() const {
+  Json j = Json::object();
+  j.set("isa", peak_flops_kernel().isa);
+  j.set("threads", threads);
+  j.set("gflops", gflops());
+  j.set("before_gflops", before_gflops);
+  j.set("after_gflops", after_gflops);
+  return j;
+}
+
 bool reset_peak_rss() {
   std::ofstream f("/proc/self/clear_refs");
   if (!f) return false;

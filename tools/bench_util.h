@@ -5,6 +5,9 @@
 #include <functional>
 #include <vector>
 
+#include "core/peak_flops.h"
+#include "json.h"
+
 namespace lagrad::tool {
 
 // Wall time of one call of f, in milliseconds.
@@ -34,6 +37,20 @@ double median_ms(int repeats, F&& f) {
   std::sort(t.begin(), t.end());
   return t[t.size() / 2];
 }
+
+// The FP32 peak at `threads` (core/peak_flops.h), measured just before and just after a
+// benchmark's run on the same threads; fraction_of_peak divides by the larger of the two, so a
+// load that comes and goes on a shared machine makes the fraction conservative, not inflated.
+struct PeakAround {
+  int threads = 1;
+  double before_gflops = 0.0, after_gflops = 0.0;
+  explicit PeakAround(int t) : threads(t), before_gflops(measure_peak_flops(t).gflops) {}
+  void finish() { after_gflops = measure_peak_flops(threads).gflops; }
+  double gflops() const { return std::max(before_gflops, after_gflops); }
+  double fraction(double flop, double ms) const { return flop / (ms * 1e6) / gflops(); }
+  // {"isa", "gflops", "before_gflops", "after_gflops"}
+  Json json() const;
+};
 
 // Peak resident set size of this process so far, in MiB (VmHWM).
 double peak_rss_mib();

@@ -77,4 +77,15 @@ void cconv_edge_grad(const CConvGeometry& g, const CConvEdges& edges, const floa
 // filter [cells, cin, cout] -> [cells, cout, cin] (the filter of the adjoint pass).
 void cconv_transpose_filter(const float* filter, int cells, int cin, int cout, float* out);
 
+// The feature gradient of cconv_gather_gemm (and the transpose conv's), over the adjoint edges
+// (rows = the feature points, cols = the result points): out[rows, cin] from dout [cols, cout]
+// and the forward filter [cells*cin, cout]. Two algorithms, chosen by the channel counts alone:
+//   cin <  cout and cells*cin <= 8 cout: H = dout K^T [cols, cells*cin] first (64-row blocks),
+//                then per edge gather cin channels of H's corner cells into the output row;
+//   otherwise:   transpose the filter, gather dout per row block, one GEMM (cconv_gather_gemm).
+// Allocates its scratch (the transposed filter, or H: cols * cells * cin floats).
+bool cconv_feature_grad_contracts_first(int cells, int cin, int cout);
+void cconv_feature_grad(const CConvGeometry& g, const CConvEdges& edges, const float* dout, int cout,
+                        const float* filter, int cin, float* out);
+
 }  // namespace lagrad::kernels
