@@ -23,6 +23,30 @@ struct Value {
   std::vector<ValuePtr> items;                         // Tuple, List
   std::vector<std::pair<ValuePtr, ValuePtr>> entries;  // Dict, in insertion order
   TorchTensorRef tensor;                               // Storage (storage_* fields), Tensor
+
+  Value() = default;
+  Value(const Value&) = delete;
+  Value& operator=(const Value&) = delete;
+  // Releases nested containers iteratively: the default destructor recurses once per level,
+  // and a pickle of a million nested lists would overflow the stack.
+  ~Value() {
+    std::vector<ValuePtr> pending;
+    auto take_children = [&pending](Value& v) {
+      for (ValuePtr& c : v.items) pending.push_back(std::move(c));
+      for (auto& [k, c] : v.entries) {
+        pending.push_back(std::move(k));
+        pending.push_back(std::move(c));
+      }
+      v.items.clear();
+      v.entries.clear();
+    };
+    take_children(*this);
+    while (!pending.empty()) {
+      ValuePtr v = std::move(pending.back());
+      pending.pop_back();
+      if (v && v.use_count() == 1) take_children(*v);  // the last owner: empty it before it dies
+    }
+  }
 };
 
 const char* kind_name(Value::Kind k) {
