@@ -109,7 +109,7 @@ TEST_CASE("sph scene json: invert_normals and error messages") {
                                                 "stop 1, step 1").c_str(),
                        std::runtime_error);
   CHECK_THROWS_WITH_AS(load_scene_json((dir.path / "missing.json").string()),
-                       ("scene '" + (dir.path / "missing.json").string() + "': cannot open the file").c_str(),
+                       ("scene '" + (dir.path / "missing.json").string() + "': cannot open (No such file or directory)").c_str(),
                        std::runtime_error);
 }
 
