@@ -12,12 +12,14 @@ namespace lagrad::tool {
 LoadedModel load_particle_network(const std::string& checkpoint_or_dir) {
   LoadedModel m;
   m.checkpoint = checkpoint_or_dir;
+  Checkpoint c;
   if (std::filesystem::is_directory(checkpoint_or_dir)) {
-    m.checkpoint = latest_checkpoint(checkpoint_or_dir);
+    m.checkpoint = load_newest_checkpoint(checkpoint_or_dir, c);  // robust against a trainer pruning
     if (m.checkpoint.empty())
       throw std::runtime_error("no checkpoint in training directory '" + checkpoint_or_dir + "'");
+  } else {
+    c = load_checkpoint(m.checkpoint);
   }
-  const Checkpoint c = load_checkpoint(m.checkpoint);
   // The model's shape comes from the checkpoint's own record of its config.
   auto it = c.metadata.find("model");
   const ModelConfig config = parse_model_config(it != c.metadata.end() ? it->second : c.config);
