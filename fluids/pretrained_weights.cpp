@@ -300,9 +300,16 @@ NamedTensors read_torch_state_dict(const std::string& path) {
 
 NamedTensors read_keras_h5_weights(const std::string& path) {
   leading_bytes(path, 0);  // a clear "cannot open" for a missing file
+  // libhdf5 1.10 leaks internal state on some corrupt superblocks and then prints "HDF5: infinite
+  // loop closing library" at exit; skipping its atexit cleanup keeps stderr ours (the OS frees all).
+  static const bool no_atexit = (H5dont_atexit(), true);
+  (void)no_atexit;
   const H5QuietErrors quiet;
   if (H5Fis_hdf5(path.c_str()) <= 0) fail(path, "not an HDF5 file");
-  H5Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  // Closing the file closes everything in it, even objects the library left open on a corrupt file.
+  H5Id fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+  H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG);
+  H5Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), H5Fclose);
   if (!file.valid()) fail(path, "cannot open the HDF5 file (truncated or corrupt?)");
 
   // Weights-only saves keep the layers at the root; whole-model saves under "model_weights".
