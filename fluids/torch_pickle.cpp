@@ -129,6 +129,23 @@ class Machine {
  public:
   Machine(const std::vector<std::uint8_t>& bytes, const std::string& source)
       : b_(bytes), source_(source) {}
+  ~Machine() { release_all(); }
+  Machine(const Machine&) = delete;
+  Machine& operator=(const Machine&) = delete;
+
+  void release_all() {
+    stack_.clear();
+    memo_.clear();
+    for (const auto& w : containers_) {
+      if (ValuePtr v = w.lock()) {
+        std::vector<ValuePtr> items = std::move(v->items);
+        std::vector<std::pair<ValuePtr, ValuePtr>> entries = std::move(v->entries);
+        v->items.clear();
+        v->entries.clear();
+      }  // the children die here, one container at a time (Value's destructor is iterative)
+    }
+    containers_.clear();
+  }
 
   ValuePtr run() {
     while (true) {
@@ -265,9 +282,10 @@ class Machine {
     return out;
   }
 
-  static ValuePtr tuple_of(std::vector<ValuePtr> items) {
+  ValuePtr tuple_of(std::vector<ValuePtr> items) {
     ValuePtr v = make(Value::Kind::Tuple);
     v->items = std::move(items);
+    containers_.push_back(v);
     return v;
   }
 
@@ -275,6 +293,7 @@ class Machine {
     ValuePtr list = top("APPEND");
     if (list->kind != Value::Kind::List) fail(std::string("APPEND to a ") + kind_name(list->kind));
     for (ValuePtr& v : items) list->items.push_back(std::move(v));
+    containers_.push_back(list);
   }
 
   void set_items(const std::vector<ValuePtr>& kv) {
@@ -294,6 +313,7 @@ class Machine {
       }
       if (!replaced) dict->entries.emplace_back(kv[i], kv[i + 1]);
     }
+    containers_.push_back(dict);
   }
 
   ValuePtr memo_get(std::uint64_t key) {
@@ -374,6 +394,9 @@ class Machine {
     fail("REDUCE of '" + callable->text + "' is not supported");
   }
 
+  // Containers that received items: a list appended to itself through the memo is a reference
+  // cycle that shared_ptr never frees; release_all() empties them once the result is read.
+  std::vector<std::weak_ptr<Value>> containers_;
   const std::vector<std::uint8_t>& b_;
   const std::string& source_;
   std::size_t pos_ = 0;
@@ -387,7 +410,8 @@ class Machine {
 
 std::vector<TorchTensorRef> parse_torch_state_dict_pickle(const std::vector<std::uint8_t>& bytes,
                                                           const std::string& source) {
-  const ValuePtr root = Machine(bytes, source).run();
+  Machine machine(bytes, source);
+  const ValuePtr root = machine.run();  // released (cycles included) when `machine` goes
   if (root->kind != Value::Kind::Dict) {
     throw std::runtime_error(source + ": pickle holds a " + kind_name(root->kind) +
                              ", expected a state dict (a dict of name -> tensor)");
