@@ -69,7 +69,9 @@ CommandRegistrar reg([](CLI::App& app, CLI::App*& sub) -> CommandRun {
     InitialState init = a->scene.empty() ? initial_state_from_dataset_file(a->dataset_file)
                                          : initial_state_from_scene_json(a->scene);
     LoadedModel m = load_particle_network(a->model);
-    fs::create_directories(a->output);
+    std::error_code ec;  // filesystem_error's wording is not ours
+    fs::create_directories(a->output, ec);
+    if (ec) throw std::runtime_error("run: cannot create '" + a->output + "' (" + ec.message() + ")");
     spdlog::info("rolling out {} ({} fluid particles, {} emitters, {} boundary particles) for {} steps into {}",
                  m.checkpoint, init.pos.size() / 3, init.emitters.size(), init.box.size() / 3, a->num_steps, a->output);
 

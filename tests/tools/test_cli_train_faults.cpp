@@ -160,4 +160,20 @@ TEST_CASE("train faults: directories where files are expected are named in lagra
   const Run train = run_tool(dir, "train " + quoted(dir.path().string()));
   check_one_error_line(train);
   CHECK(contains(train.err, "config '" + dir.path().string() + "': is a directory, expected a file"));
+  const Run import = run_tool(dir, "import " + quoted(dir.path().string()) + " -o " + quoted(dir.file("x.lagrad")));
+  check_one_error_line(import);
+  CHECK(contains(import.err, "'" + dir.path().string() + "': is a directory, expected a weights file"));
+  // Library wording ("Failed opening file ... for writing", "filesystem error: ...") stays out.
+  const Run log = run_tool(dir, "--log-file " + quoted(dir.path().string()) + " info " + quoted(dir.file("x")));
+  check_one_error_line(log);
+  CHECK(contains(log.err, "--log-file: cannot open '" + dir.path().string() + "' for writing (Is a directory)"));
+  std::ofstream(dir.file("file")) << "x";
+  std::ofstream(dir.file("cube.obj")) << "v 0 0 0\nv 0.1 0 0\nv 0 0.1 0\nv 0.1 0.1 0\nv 0 0 0.1\nv 0.1 0 0.1\n"
+                                          "v 0 0.1 0.1\nv 0.1 0.1 0.1\nf 1 3 4 2\nf 5 6 8 7\nf 1 2 6 5\n"
+                                          "f 3 7 8 4\nf 1 5 7 3\nf 2 4 8 6\n";
+  std::ofstream(dir.file("scene.json")) << R"({"fluids": [{"path": "cube.obj"}]})";
+  const Run gen = run_tool(dir, "generate --scene " + quoted(dir.file("scene.json")) + " --frames 2 --output " +
+                                    quoted(dir.file("file/sub")));
+  check_one_error_line(gen);
+  CHECK(contains(gen.err, "generate: cannot create '" + dir.file("file/sub") + "' (Not a directory)"));
 }
