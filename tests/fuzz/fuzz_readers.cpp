@@ -392,6 +392,15 @@ int main(int argc, char** argv) {
   for (std::size_t ri = 0; ri < readers.size(); ++ri) {
     const Reader& reader = readers[ri];
     if (!only.empty() && reader.name != only) continue;
+#ifdef LAGRAD_FUZZ_ASAN
+    // Found by this fuzz: libhdf5 1.10.8 (Debian 12) itself reads past a heap buffer on some
+    // corrupt attribute messages (H5Aexists -> H5MM_strdup of an unterminated name). lagrad
+    // cannot prevent that inside the library; the normal build fuzzes h5, the ASan build skips it.
+    if (reader.name == "h5" && only.empty()) {
+      std::printf("%-18s skipped under AddressSanitizer (libhdf5 reads out of bounds on some corrupt files)\n", "h5");
+      continue;
+    }
+#endif
     Tally t;
     const auto t0 = std::chrono::steady_clock::now();
     for (long c = first; c < cases; ++c) {
