@@ -58,15 +58,20 @@ InitWeights read_init_weights(const std::string& checkpoint_or_dir, const Partic
   w.checkpoint = checkpoint_or_dir;
   if (!fs::exists(checkpoint_or_dir))
     throw std::runtime_error("--init-from: no such file or directory '" + checkpoint_or_dir + "'");
-  if (fs::is_directory(checkpoint_or_dir)) {
-    w.checkpoint = latest_checkpoint(checkpoint_or_dir);
+  Checkpoint c;
+  const bool dir = fs::is_directory(checkpoint_or_dir);
+  if (dir) {
+    try {
+      w.checkpoint = load_newest_checkpoint(checkpoint_or_dir, c);  // robust against a trainer pruning
+    } catch (const std::exception& e) {
+      throw std::runtime_error(std::string("--init-from: ") + e.what());
+    }
     if (w.checkpoint.empty())
       throw std::runtime_error("--init-from: no checkpoint in training directory '" + checkpoint_or_dir + "'");
   }
-  Checkpoint c;
   ModelConfig saved;
   try {
-    c = load_checkpoint(w.checkpoint);
+    if (!dir) c = load_checkpoint(w.checkpoint);
     // A training checkpoint records its model in metadata; an imported one as its config.
     const auto it = c.metadata.find("model");
     saved = parse_model_config(it != c.metadata.end() ? it->second : c.config);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -26,6 +27,8 @@ std::string ints_str(const std::vector<Index>& v) { return shape_str(v); }
 
 // First bytes of the file (fewer if it is shorter); throws if it cannot be opened.
 std::string leading_bytes(const std::string& path, std::size_t n) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) fail(path, "is a directory, expected a weights file");
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(path, "cannot open file");
   std::string s(n, '\0');
@@ -92,7 +95,7 @@ Tensor tensor_from_storage(const std::string& path, const TorchTensorRef& t,
       fail(path, where + ": stride " + ints_str(t.stride) + " is not contiguous for size " +
                      ints_str(t.size) + " (only C-contiguous tensors are supported)");
     }
-    expected *= t.size[i];
+    if (numel != 0) expected *= t.size[i];  // with a zero dimension the others may be anything
   }
   if (t.storage_offset < 0 || t.storage_numel < 0 ||
       t.storage_offset > t.storage_numel - numel) {
@@ -101,10 +104,12 @@ Tensor tensor_from_storage(const std::string& path, const TorchTensorRef& t,
                    std::to_string(t.storage_offset) + " + " + std::to_string(numel) +
                    " elements of size " + ints_str(t.size));
   }
-  if (static_cast<std::uint64_t>(bytes.size()) != static_cast<std::uint64_t>(t.storage_numel) * 4) {
+  // Compared in elements: storage_numel * 4 could wrap around for a corrupted numel.
+  if (bytes.size() % 4 != 0 || static_cast<std::uint64_t>(bytes.size() / 4) != static_cast<std::uint64_t>(t.storage_numel)) {
     fail(path, where + ": entry '" + entry + "' has " + std::to_string(bytes.size()) +
-                   " bytes, the pickle declares " + std::to_string(t.storage_numel) +
-                   " float32 (" + std::to_string(t.storage_numel * 4) + " bytes)");
+                   " bytes, the pickle declares " + std::to_string(t.storage_numel) + " float32" +
+                   (t.storage_numel <= std::numeric_limits<Index>::max() / 4
+                        ? " (" + std::to_string(t.storage_numel * 4) + " bytes)" : std::string()));
   }
   Tensor out(t.size);
   // torch.save writes little-endian storages; lagrad's targets (x86-64, aarch64) are too.
@@ -116,6 +121,28 @@ Tensor tensor_from_storage(const std::string& path, const TorchTensorRef& t,
 }
 
 // ---------------------------------------------------------------- Keras HDF5
+
+// HDF5 files carry no checksums over the data, so sizes are checked against the file itself:
+// Keras writes weights uncompressed, so no dataset or attribute can hold more bytes than the
+// file. This bounds what a corrupted header can make us allocate.
+std::uint64_t file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  const std::streamoff end = in ? static_cast<std::streamoff>(in.tellg()) : -1;
+  if (end < 0) fail(path, "cannot determine the file size");
+  return static_cast<std::uint64_t>(end);
+}
+
+void check_fits_file(const std::string& path, const std::string& where, const std::vector<hsize_t>& dims,
+                     std::uint64_t item_bytes) {
+  std::uint64_t n = item_bytes;
+  for (hsize_t d : dims) {
+    if (__builtin_mul_overflow(n, static_cast<std::uint64_t>(d), &n) || n > file_bytes(path)) {
+      fail(path, where + ": declared size " + ints_str(Shape(dims.begin(), dims.end())) + " of " +
+                     std::to_string(item_bytes) + "-byte items is larger than the file (" +
+                     std::to_string(file_bytes(path)) + " bytes): corrupt header");
+    }
+  }
+}
 
 // Owns an HDF5 id and closes it with the matching H5?close.
 class H5Id {
@@ -165,6 +192,8 @@ std::vector<std::string> read_string_attribute(const std::string& path, hid_t ob
   }
   const hssize_t n = H5Sget_simple_extent_npoints(space.get());
   if (n < 0) fail(path, "cannot read " + where);
+  const std::size_t item = H5Tis_variable_str(type.get()) > 0 ? sizeof(char*) : H5Tget_size(type.get());
+  check_fits_file(path, where, {static_cast<hsize_t>(n)}, std::max<std::size_t>(item, 1));
   std::vector<std::string> out;
   if (H5Tis_variable_str(type.get()) > 0) {
     H5Id mem(H5Tcopy(H5T_C_S1), H5Tclose);
@@ -205,6 +234,9 @@ Tensor read_float_dataset(const std::string& path, hid_t loc, const std::string&
   if (rank < 0 || rank > 16) fail(path, "cannot read the shape of " + where);
   std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
   H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+  for (hsize_t d : dims)
+    if (d > static_cast<hsize_t>(std::numeric_limits<Index>::max())) fail(path, where + ": dimension overflows");
+  check_fits_file(path, where, dims, 4);
   Tensor t(Shape(dims.begin(), dims.end()));
   if (t.numel() > 0 &&
       H5Dread(ds.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data()) < 0) {
@@ -268,9 +300,16 @@ NamedTensors read_torch_state_dict(const std::string& path) {
 
 NamedTensors read_keras_h5_weights(const std::string& path) {
   leading_bytes(path, 0);  // a clear "cannot open" for a missing file
+  // libhdf5 1.10 leaks internal state on some corrupt superblocks and then prints "HDF5: infinite
+  // loop closing library" at exit; skipping its atexit cleanup keeps stderr ours (the OS frees all).
+  static const bool no_atexit = (H5dont_atexit(), true);
+  (void)no_atexit;
   const H5QuietErrors quiet;
   if (H5Fis_hdf5(path.c_str()) <= 0) fail(path, "not an HDF5 file");
-  H5Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  // Closing the file closes everything in it, even objects the library left open on a corrupt file.
+  H5Id fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+  H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG);
+  H5Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), H5Fclose);
   if (!file.valid()) fail(path, "cannot open the HDF5 file (truncated or corrupt?)");
 
   // Weights-only saves keep the layers at the root; whole-model saves under "model_weights".

@@ -23,6 +23,30 @@ struct Value {
   std::vector<ValuePtr> items;                         // Tuple, List
   std::vector<std::pair<ValuePtr, ValuePtr>> entries;  // Dict, in insertion order
   TorchTensorRef tensor;                               // Storage (storage_* fields), Tensor
+
+  Value() = default;
+  Value(const Value&) = delete;
+  Value& operator=(const Value&) = delete;
+  // Releases nested containers iteratively: the default destructor recurses once per level,
+  // and a pickle of a million nested lists would overflow the stack.
+  ~Value() {
+    std::vector<ValuePtr> pending;
+    auto take_children = [&pending](Value& v) {
+      for (ValuePtr& c : v.items) pending.push_back(std::move(c));
+      for (auto& [k, c] : v.entries) {
+        pending.push_back(std::move(k));
+        pending.push_back(std::move(c));
+      }
+      v.items.clear();
+      v.entries.clear();
+    };
+    take_children(*this);
+    while (!pending.empty()) {
+      ValuePtr v = std::move(pending.back());
+      pending.pop_back();
+      if (v && v.use_count() == 1) take_children(*v);  // the last owner: empty it before it dies
+    }
+  }
 };
 
 const char* kind_name(Value::Kind k) {
@@ -105,6 +129,23 @@ class Machine {
  public:
   Machine(const std::vector<std::uint8_t>& bytes, const std::string& source)
       : b_(bytes), source_(source) {}
+  ~Machine() { release_all(); }
+  Machine(const Machine&) = delete;
+  Machine& operator=(const Machine&) = delete;
+
+  void release_all() {
+    stack_.clear();
+    memo_.clear();
+    for (const auto& w : containers_) {
+      if (ValuePtr v = w.lock()) {
+        std::vector<ValuePtr> items = std::move(v->items);
+        std::vector<std::pair<ValuePtr, ValuePtr>> entries = std::move(v->entries);
+        v->items.clear();
+        v->entries.clear();
+      }  // the children die here, one container at a time (Value's destructor is iterative)
+    }
+    containers_.clear();
+  }
 
   ValuePtr run() {
     while (true) {
@@ -241,9 +282,10 @@ class Machine {
     return out;
   }
 
-  static ValuePtr tuple_of(std::vector<ValuePtr> items) {
+  ValuePtr tuple_of(std::vector<ValuePtr> items) {
     ValuePtr v = make(Value::Kind::Tuple);
     v->items = std::move(items);
+    containers_.push_back(v);
     return v;
   }
 
@@ -251,6 +293,7 @@ class Machine {
     ValuePtr list = top("APPEND");
     if (list->kind != Value::Kind::List) fail(std::string("APPEND to a ") + kind_name(list->kind));
     for (ValuePtr& v : items) list->items.push_back(std::move(v));
+    containers_.push_back(list);
   }
 
   void set_items(const std::vector<ValuePtr>& kv) {
@@ -270,6 +313,7 @@ class Machine {
       }
       if (!replaced) dict->entries.emplace_back(kv[i], kv[i + 1]);
     }
+    containers_.push_back(dict);
   }
 
   ValuePtr memo_get(std::uint64_t key) {
@@ -350,6 +394,9 @@ class Machine {
     fail("REDUCE of '" + callable->text + "' is not supported");
   }
 
+  // Containers that received items: a list appended to itself through the memo is a reference
+  // cycle that shared_ptr never frees; release_all() empties them once the result is read.
+  std::vector<std::weak_ptr<Value>> containers_;
   const std::vector<std::uint8_t>& b_;
   const std::string& source_;
   std::size_t pos_ = 0;
@@ -363,7 +410,8 @@ class Machine {
 
 std::vector<TorchTensorRef> parse_torch_state_dict_pickle(const std::vector<std::uint8_t>& bytes,
                                                           const std::string& source) {
-  const ValuePtr root = Machine(bytes, source).run();
+  Machine machine(bytes, source);
+  const ValuePtr root = machine.run();  // released (cycles included) when `machine` goes
   if (root->kind != Value::Kind::Dict) {
     throw std::runtime_error(source + ": pickle holds a " + kind_name(root->kind) +
                              ", expected a state dict (a dict of name -> tensor)");

@@ -4,6 +4,10 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "core/read_file.h"
+#include "fluids/yaml_depth.h"
+
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +19,19 @@
 namespace lagrad {
 
 namespace {
+
+// Limits on config values (docs/user_guide_training.md, "Limits"): generous for any real run,
+// small enough that a typo cannot make the trainer allocate gigabytes or hang.
+constexpr int kMaxKernelDim = 16;            // upstream uses 4
+constexpr int kMaxChannels = 4096;
+constexpr size_t kMaxLayers = 64;
+constexpr double kMaxLayerParameters = 1 << 26;  // floats in one convolution kernel (256 MiB)
+constexpr int kMaxBatchSize = 4096;
+constexpr int kMaxShuffleBuffer = 1 << 16;
+constexpr int kMaxPrefetch = 1024;
+constexpr int kMaxThreads = 4096;
+constexpr int kMaxYamlDepth = 64;
+constexpr size_t kMaxConfigBytes = 1 << 20;
 
 std::string where(const YAML::Node& n, const std::string& key) {
   const auto mark = n.Mark();
@@ -89,6 +106,13 @@ Reader int_at_least(Int& dst, Int lo) {
     require(dst >= lo, n, k, "must be >= " + std::to_string(lo));
   };
 }
+template <class Int>
+Reader int_in(Int& dst, Int lo, Int hi) {
+  return [&dst, lo, hi](const YAML::Node& n, const std::string& k) {
+    dst = read_scalar<Int>(n, k, "an integer");
+    require(dst >= lo && dst <= hi, n, k, "must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+  };
+}
 Reader boolean(bool& dst) {
   return [&dst](const YAML::Node& n, const std::string& k) { dst = read_scalar<bool>(n, k, "true or false"); };
 }
@@ -109,7 +133,9 @@ void read_model_section(const YAML::Node& n, const std::string& k, ModelConfig& 
        read_section(n, k, {
          {"kernel_size", [&](const YAML::Node& v, const std::string& vk) {
             auto ks = read_list<int>(v, vk, "integers");
-            require(ks.size() == 3 && ks[0] >= 1 && ks[1] >= 1 && ks[2] >= 1, v, vk, "must be 3 positive integers");
+            bool ok = ks.size() == 3;
+            for (int d : ks) ok &= d >= 1 && d <= kMaxKernelDim;
+            require(ok, v, vk, "must be 3 integers in [1, " + std::to_string(kMaxKernelDim) + "]");
             m.kernel_size = {ks[0], ks[1], ks[2]};
           }},
          // Plausible ranges, so that a typo fails here and not after the training folder exists.
@@ -124,16 +150,28 @@ void read_model_section(const YAML::Node& n, const std::string& k, ModelConfig& 
             m.gravity = {g[0], g[1], g[2]};
           }},
          {"layer_channels", [&](const YAML::Node& v, const std::string& vk) {
+            if (v.IsSequence()) require(v.size() <= kMaxLayers, v, vk, "must have at most " + std::to_string(kMaxLayers) + " entries");
             m.layer_channels = read_list<int>(v, vk, "integers");
             bool ok = m.layer_channels.size() >= 2 && m.layer_channels.back() == 3;
-            for (int ch : m.layer_channels) ok &= ch >= 1;
-            require(ok, v, vk, "must be >= 2 positive integers ending in 3 (the position correction)");
+            for (int ch : m.layer_channels) ok &= ch >= 1 && ch <= kMaxChannels;
+            require(ok, v, vk, "must be >= 2 integers in [1, " + std::to_string(kMaxChannels) +
+                                   "] ending in 3 (the position correction)");
           }},
          {"coordinate_mapping", one_of(m.coordinate_mapping, {"ball_to_cube_radial", "ball_to_cube_volume_preserving", "identity"})},
          {"interpolation", one_of(m.interpolation, {"linear", "linear_border", "nearest_neighbor"})},
          {"use_window", boolean(m.use_window)},
-         {"other_feats_channels", int_at_least(m.other_feats_channels, 0)},
+         {"other_feats_channels", int_in(m.other_feats_channels, 0, kMaxChannels)},
        });
+       // The largest tensor is a convolution kernel: kd*kh*kw*in*out floats.
+       const double kernel_points = double(m.kernel_size[0]) * m.kernel_size[1] * m.kernel_size[2];
+       double widest = 0;
+       for (size_t i = 0; i + 1 < m.layer_channels.size(); ++i)
+         widest = std::max(widest, double(m.layer_channels[i] + m.other_feats_channels + 4) * m.layer_channels[i + 1]);
+       if (kernel_points * widest > kMaxLayerParameters)
+         throw std::invalid_argument("config: " + k + ": a convolution of kernel_size " + std::to_string(m.kernel_size[0]) +
+                                     "x" + std::to_string(m.kernel_size[1]) + "x" + std::to_string(m.kernel_size[2]) +
+                                     " and these layer_channels would have more than " +
+                                     std::to_string(static_cast<long long>(kMaxLayerParameters)) + " parameters");
      }
 
 void read_evaluation_section(const YAML::Node& n, const std::string& k, EvaluationConfig& e) {
@@ -142,7 +180,15 @@ void read_evaluation_section(const YAML::Node& n, const std::string& k, Evaluati
                       {"max_scenes", int_at_least(e.max_scenes, 0)}});
 }
 
+void check_config_text(const std::string& text, const char* what) {
+  if (text.size() > kMaxConfigBytes)
+    throw std::invalid_argument(std::string(what) + ": " + std::to_string(text.size()) + " bytes, more than the " +
+                                std::to_string(kMaxConfigBytes) + " a config may have");
+  check_yaml_depth(text, kMaxYamlDepth, what);
+}
+
 YAML::Node load_yaml(const std::string& yaml_text, const char* what) {
+  check_config_text(yaml_text, what);
   try {
     return YAML::Load(yaml_text);
   } catch (const YAML::Exception& e) {
@@ -229,8 +275,8 @@ TrainConfig parse_train_config(const std::string& yaml_text) {
                               require(read_scalar<int>(w, wk, "an integer") == 3, w, wk,
                                       "must be 3 (the training step uses 3 frames)");
                             }},
-                           {"shuffle_buffer", int_at_least(c.train_data.shuffle_buffer, 1)},
-                           {"prefetch", int_at_least(c.train_data.prefetch, 1)}});
+                           {"shuffle_buffer", int_in(c.train_data.shuffle_buffer, 1, kMaxShuffleBuffer)},
+                           {"prefetch", int_in(c.train_data.prefetch, 1, kMaxPrefetch)}});
      }},
     {"model", [&](const YAML::Node& n, const std::string& k) { read_model_section(n, k, m); }},
     {"evaluation", [&](const YAML::Node& n, const std::string& k) { read_evaluation_section(n, k, c.evaluation); }},
@@ -238,7 +284,7 @@ TrainConfig parse_train_config(const std::string& yaml_text) {
        read_section(n, k, {
          {"max_iter", int_at_least<std::int64_t>(t.max_iter, 1)},
          {"base_lr", positive_float(t.base_lr)},
-         {"batch_size", int_at_least(t.batch_size, 1)},
+         {"batch_size", int_in(t.batch_size, 1, kMaxBatchSize)},
          {"lr_boundaries", [&](const YAML::Node& v, const std::string& vk) {
             t.lr_boundaries = read_list<std::int64_t>(v, vk, "integers");
           }},
@@ -258,8 +304,8 @@ TrainConfig parse_train_config(const std::string& yaml_text) {
          {"eval_interval", int_at_least<std::int64_t>(t.eval_interval, 0)},
          {"log_interval", int_at_least<std::int64_t>(t.log_interval, 1)},
          {"seed", [&](const YAML::Node& v, const std::string& vk) { t.seed = read_scalar<std::uint64_t>(v, vk, "a non-negative integer"); }},
-         {"threads", int_at_least(t.threads, 0)},
-         {"max_samples_in_flight", int_at_least(t.max_samples_in_flight, 0)},
+         {"threads", int_in(t.threads, 0, kMaxThreads)},
+         {"max_samples_in_flight", int_in(t.max_samples_in_flight, 0, kMaxBatchSize)},
          {"position_gradients", boolean(t.position_gradients)},
        });
      }},
@@ -277,13 +323,15 @@ TrainConfig parse_train_config(const std::string& yaml_text) {
 }
 
 TrainConfig load_train_config(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::invalid_argument("config: cannot open '" + path + "'");
-  std::stringstream ss;
-  ss << in.rdbuf();
+  std::string text;
+  try {
+    text = read_file_bytes(path, "config", kMaxConfigBytes);
+  } catch (const std::runtime_error& e) {
+    throw std::invalid_argument(e.what());  // a wrong path is bad input, like a bad value
+  }
   TrainConfig c;
   try {
-    c = parse_train_config(ss.str());
+    c = parse_train_config(text);
   } catch (const std::invalid_argument& e) {
     throw std::invalid_argument(path + ": " + e.what());
   }

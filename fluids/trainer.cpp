@@ -15,9 +15,11 @@
 #include <utility>
 #include <vector>
 
+#include "core/atomic_file.h"
 #include "core/batch_backward.h"
 #include "core/communicator.h"
 #include "core/number_format.h"
+#include "core/dir_lock.h"
 #include "core/ops.h"
 #include "core/parallel.h"
 #include "core/random.h"
@@ -49,11 +51,16 @@ std::vector<std::pair<std::int64_t, std::string>> list_checkpoints(const std::st
   std::vector<std::pair<std::int64_t, std::string>> out;
   const fs::path dir = fs::path(train_dir) / "checkpoints";
   if (!fs::is_directory(dir)) return out;
-  static const std::regex name(R"(ckpt-(\d+)\.lagrad)");
-  for (const auto& e : fs::directory_iterator(dir)) {
+  static const std::regex name(R"(ckpt-(\d{1,19})\.lagrad)");
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
     std::smatch m;
     const std::string f = e.path().filename().string();
-    if (std::regex_match(f, m, name)) out.emplace_back(std::stoll(m[1]), e.path().string());
+    if (!std::regex_match(f, m, name)) continue;
+    try {
+      out.emplace_back(std::stoll(m[1]), e.path().string());
+    } catch (const std::out_of_range&) {  // not a step lagrad wrote
+    }
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -65,7 +72,8 @@ void prune_checkpoints(const std::string& train_dir, int keep_last, std::int64_t
   const size_t n = all.size();
   for (size_t i = 0; i + static_cast<size_t>(keep_last) < n; ++i) {
     if (keep_every > 0 && all[i].first % keep_every == 0) continue;
-    fs::remove(all[i].second);
+    std::error_code ec;
+    fs::remove(all[i].second, ec);  // a file someone else removed is fine
   }
 }
 
@@ -108,11 +116,73 @@ void check_resumable(const std::string& path, const Checkpoint& c, const TrainCo
                                 "); restore these keys, or train in a new --train-dir");
 }
 
+// Temporaries of atomic writes (`<file>.tmp.<pid>.<n>`) that a killed run left behind. Called
+// under the directory lock, so no live writer owns them.
+void remove_stale_temporaries(const std::string& train_dir) {
+  for (const fs::path& dir : {fs::path(train_dir), fs::path(train_dir) / "checkpoints"}) {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+      const std::string f = e.path().filename().string();
+      if (f.find(".tmp.") != std::string::npos && e.is_regular_file(ec)) {
+        spdlog::info("removing {} (left by an interrupted run)", e.path().string());
+        fs::remove(e.path(), ec);
+      }
+    }
+  }
+}
+
+// The first non-finite element of `t`, or -1.
+Index first_non_finite(const Tensor& t) {
+  const float* p = t.data();
+  for (Index i = 0, n = t.numel(); i < n; ++i)
+    if (!std::isfinite(p[i])) return i;
+  return -1;
+}
+
+// Throws naming the step and the first tensor holding a NaN or infinity.
+void require_finite(const NamedTensors& tensors, const char* what, std::int64_t step, const std::string& last_ckpt) {
+  for (const auto& [name, t] : tensors) {
+    const Index i = first_non_finite(t);
+    if (i >= 0)
+      throw std::runtime_error("train: the " + std::string(what) + " of '" + name + "' became non-finite at step " +
+                               std::to_string(step) + " (element " + std::to_string(i) +
+                               "); stopping without writing a checkpoint (last good checkpoint: " +
+                               (last_ckpt.empty() ? std::string("none") : last_ckpt) +
+                               "); a lower base_lr or clip_grad_norm usually helps");
+  }
+}
+
+std::string create_dir(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw std::runtime_error("train: cannot create directory '" + dir.string() + "' (" + ec.message() + ")");
+  return dir.string();
+}
+
 }  // namespace
 
 std::string latest_checkpoint(const std::string& train_dir) {
   auto all = list_checkpoints(train_dir);
   return all.empty() ? std::string() : all.back().second;
+}
+
+std::string load_newest_checkpoint(const std::string& train_dir, Checkpoint& out) {
+  // A training run prunes old checkpoints while readers list them: a file that has vanished by
+  // the time it is opened is skipped for the next newest; the listing is read again when all did.
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    const auto all = list_checkpoints(train_dir);
+    if (all.empty()) return std::string();
+    for (auto it = all.rbegin(); it != all.rend(); ++it) {
+      try {
+        out = load_checkpoint(it->second);
+        return it->second;
+      } catch (const std::runtime_error&) {
+        std::error_code ec;
+        if (fs::exists(it->second, ec)) throw;  // there, but unreadable: that is the error to report
+      }
+    }
+  }
+  throw std::runtime_error("cannot read a checkpoint of '" + train_dir + "': they keep vanishing while being opened");
 }
 
 TrainSummary train(const TrainConfig& config, const std::string& train_dir, const TrainerOptions& options,
@@ -142,12 +212,25 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
   const std::vector<Tensor> param_tensors(params.begin(), params.end());
 
   TrainSummary summary;
+  // One trainer per directory: a second one would silently replace the first one's checkpoints.
+  // Rank 0 alone touches the directory.
+  DirLock lock;
+  std::error_code ec;
+  if (writer && fs::is_directory(train_dir, ec)) {
+    lock = DirLock(train_dir, "train");
+    remove_stale_temporaries(train_dir);
+  }
   const std::string resume_from = writer ? latest_checkpoint(train_dir) : std::string();
   std::string init_source;  // the checkpoint the run's weights started from ("" for a fresh init)
   std::vector<std::string> start_lines, start_warnings;  // logged once the log file is open
   if (!resume_from.empty()) {
     const Checkpoint c = load_checkpoint(resume_from);
     check_resumable(resume_from, c, config);
+    for (const auto& [name, t] : c.model)  // written by an older lagrad: never resume from NaN
+      if (const Index i = first_non_finite(t); i >= 0)
+        throw std::runtime_error("train: checkpoint '" + resume_from + "': tensor '" + name +
+                                 "' holds a non-finite value (element " + std::to_string(i) +
+                                 "); not resuming from it (remove it to resume from an older one)");
     load_model_state(net, c.model);
     opt.load_state(c.optimizer, c.optimizer_step);
     if (!c.rng_state.empty()) global_rng().set_state(c.rng_state);
@@ -186,6 +269,13 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
     if (writer) start_lines.push_back(fmt::format("data-parallel over {} processes, {} thread(s) each", comm.size(), threads));
   }
   std::int64_t step = summary.start_step;
+  if (step >= max_iter) {  // before skipping the data stream, which would take ~forever for a huge step
+    for (const auto& line : start_lines) spdlog::info("{}", line);
+    spdlog::info("nothing to do: the checkpoint's step {} is already at or past max_iter {}", step, max_iter);
+    summary.end_step = step;
+    summary.finished = true;
+    return summary;
+  }
 
   StreamOptions so = train_stream_options(tc.batch_size, tc.seed);
   so.random_rotation = config.train_data.random_rotation;
@@ -207,12 +297,17 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
   }
 
   if (writer) {
+    if (!lock.locked()) {
+      create_dir(train_dir);
+      lock = DirLock(train_dir, "train");
+      if (!latest_checkpoint(train_dir).empty())
+        throw std::runtime_error("train: another run started writing checkpoints to '" + train_dir + "' meanwhile");
+    }
     if (options.on_start) options.on_start();
     for (const auto& line : start_lines) spdlog::info("{}", line);
     for (const auto& line : start_warnings) spdlog::warn("{}", line);
-    fs::create_directories(fs::path(train_dir) / "checkpoints");
-    std::ofstream f(fs::path(train_dir) / "config.yaml");
-    f << config.source_text;
+    create_dir(fs::path(train_dir) / "checkpoints");
+    write_file_atomically((fs::path(train_dir) / "config.yaml").string(), {config.source_text}, "train");
   }
 
   std::int64_t saved_step = resume_from.empty() ? -1 : step;
@@ -274,20 +369,35 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
     BatchBackwardOptions bo;
     bo.max_samples_in_flight = tc.max_samples_in_flight;
     bo.communicator = &comm;
-    const std::vector<float> losses = batch_backward(
-        batch->size(), [&](size_t i) { return mul(sample_loss(net, (*batch)[i]), weight); }, param_tensors, bo);
+    std::vector<float> losses;
+    try {
+      losses = batch_backward(
+          batch->size(), [&](size_t i) { return mul(sample_loss(net, (*batch)[i]), weight); }, param_tensors, bo);
+    } catch (const std::exception& e) {
+      // Diverged parameters surface here as non-finite positions (the neighbor search refuses
+      // them): name the step and the last checkpoint, which holds finite values.
+      throw std::runtime_error("train: step " + std::to_string(step + 1) + ": " + e.what() + " (last good checkpoint: " +
+                               (summary.last_checkpoint.empty() ? std::string("none") : summary.last_checkpoint) + ")");
+    }
     double total = 0.0;
     for (size_t i = 0; i < losses.size(); ++i) {
       total += losses[i];
       particles_window += static_cast<std::int64_t>((*batch)[i].num_particles());
     }
     if (!std::isfinite(total))
-      throw std::runtime_error("train: the loss became non-finite at step " + std::to_string(step) +
+      throw std::runtime_error("train: the loss became non-finite at step " + std::to_string(step + 1) +
                                " (last good checkpoint: " +
                                (summary.last_checkpoint.empty() ? std::string("none") : summary.last_checkpoint) + ")");
+    {
+      NamedTensors grads;
+      for (const auto& [name, p] : net.named_parameters())
+        if (p.has_grad()) grads.emplace_back(name, p.grad());
+      require_finite(grads, "gradient", step + 1, summary.last_checkpoint);
+    }
     schedule.apply(opt, tc.base_lr);
     if (tc.clip_grad_norm > 0) clip_grad_norm(opt.params(), tc.clip_grad_norm);
     opt.step();
+    require_finite(net.named_parameters(), "parameter", step + 1, summary.last_checkpoint);
     ++step;
     ++steps_window;
     loss_window += total;

@@ -27,6 +27,7 @@
 #include <functional>
 #include <string>
 
+#include "../optim/checkpoint.h"
 #include "train_config.h"
 
 namespace lagrad {
@@ -65,5 +66,9 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
 
 // The newest checkpoint of a training directory ("" if none).
 std::string latest_checkpoint(const std::string& train_dir);
+// Loads the newest checkpoint of a training directory into `out` and returns its path ("" if
+// there is none). A file pruned by a running trainer between listing and opening is skipped
+// for the next newest.
+std::string load_newest_checkpoint(const std::string& train_dir, Checkpoint& out);
 
 }  // namespace lagrad

@@ -1,6 +1,7 @@
 #include "fluids/zip_reader.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -58,6 +59,8 @@ std::vector<std::uint8_t> read_at(std::ifstream& in, const std::string& path,
 }
 
 std::ifstream open_binary(const std::string& path, std::uint64_t* size) {
+  std::error_code ec;  // an ifstream opens a directory and reports its size as 2^63 - 1
+  if (std::filesystem::is_directory(path, ec)) fail(path, "is a directory, expected a file");
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) fail(path, "cannot open file");
   const std::streamoff end = in.tellg();

@@ -6,11 +6,13 @@
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 
 #include "core/atomic_file.h"
 #include "core/crc32.h"
+#include "core/read_file.h"
 
 namespace lagrad {
 
@@ -18,17 +20,56 @@ namespace {
 
 constexpr char kMagic[] = "lagrad-checkpoint";
 
-// Upper bound for any element count read from a file being loaded (its size in bytes), so a
-// corrupted length prefix fails cleanly instead of allocating gigabytes.
-thread_local std::uint64_t t_max_count = UINT64_MAX;
+// Every length prefix of the binary encoding is checked against the bytes left in the file
+// before anything is allocated: an element takes at least `min_bytes` on disk, so a count that
+// needs more than what remains is corrupt. Allocation stays below a small multiple of the file.
+thread_local std::istream* t_in = nullptr;
+thread_local std::uint64_t t_size = 0;
 
-template <class Archive, class T>
-void load_vector_guarded(Archive& ar, std::vector<T>& v) {
+std::uint64_t read_count(cereal::PortableBinaryInputArchive& ar, std::uint64_t min_bytes, const char* what) {
   cereal::size_type n = 0;
   ar(cereal::make_size_tag(n));
-  if (n > t_max_count) throw std::runtime_error("corrupted length field (" + std::to_string(n) + " elements)");
-  v.resize(static_cast<size_t>(n));
+  const std::streamoff at = t_in ? static_cast<std::streamoff>(t_in->tellg()) : 0;
+  const std::uint64_t left = at >= 0 && static_cast<std::uint64_t>(at) <= t_size ? t_size - at : 0;
+  if (n > left / min_bytes)
+    throw std::runtime_error("truncated or corrupted length field: " + std::string(what) + " of " +
+                             std::to_string(n) + " elements, only " + std::to_string(left) + " bytes left");
+  return n;
+}
+
+void load_string(cereal::PortableBinaryInputArchive& ar, std::string& s) {
+  s.resize(static_cast<size_t>(read_count(ar, 1, "string")));
+  if (!s.empty()) ar(cereal::binary_data(&s[0], s.size()));
+}
+
+template <class T>
+void load_vector_guarded(cereal::PortableBinaryInputArchive& ar, std::vector<T>& v, const char* what) {
+  v.resize(static_cast<size_t>(read_count(ar, sizeof(T), what)));
   for (auto& x : v) ar(x);
+}
+
+// rapidjson (inside cereal) parses recursively: a file nested a million deep would overflow the
+// stack. A checkpoint nests 4 deep; anything past kMaxJsonDepth is refused before parsing.
+constexpr int kMaxJsonDepth = 32;
+
+void check_json_depth(const std::string& text) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonDepth)
+        throw std::runtime_error("JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels at byte " +
+                                 std::to_string(i));
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
 }
 
 // The serialized form of one named tensor.
@@ -43,14 +84,20 @@ struct TensorRecord {
   template <class Archive>
   void load(Archive& ar) {
     if constexpr (std::is_same_v<Archive, cereal::PortableBinaryInputArchive>) {
-      ar(name);
-      load_vector_guarded(ar, shape);
-      load_vector_guarded(ar, data);
+      load_string(ar, name);
+      load_vector_guarded(ar, shape, "tensor shape");
+      load_vector_guarded(ar, data, "tensor data");
     } else {  // JSON arrays carry their real length
       ar(cereal::make_nvp("name", name), cereal::make_nvp("shape", shape), cereal::make_nvp("data", data));
     }
   }
 };
+
+// A tensor record takes at least its three 8-byte length prefixes.
+void load_records(cereal::PortableBinaryInputArchive& ar, std::vector<TensorRecord>& v) {
+  v.resize(static_cast<size_t>(read_count(ar, 24, "tensor list")));
+  for (auto& r : v) r.load(ar);
+}
 
 struct Record {
   std::string magic = kMagic;
@@ -77,8 +124,27 @@ struct Record {
     if (version != Checkpoint::kFormatVersion)
       throw std::runtime_error("unsupported checkpoint format version " + std::to_string(version) +
                                " (this build reads version " + std::to_string(Checkpoint::kFormatVersion) + ")");
-    ar(CEREAL_NVP(step), CEREAL_NVP(model), CEREAL_NVP(optimizer), CEREAL_NVP(optimizer_step), CEREAL_NVP(schedule),
-       CEREAL_NVP(rng_state), CEREAL_NVP(config), CEREAL_NVP(metadata), CEREAL_NVP(checksum));
+    if constexpr (std::is_same_v<Archive, cereal::PortableBinaryInputArchive>) {
+      ar(step);
+      load_records(ar, model);
+      load_records(ar, optimizer);
+      ar(optimizer_step);
+      load_string(ar, schedule);
+      load_string(ar, rng_state);
+      load_string(ar, config);
+      const std::uint64_t n = read_count(ar, 16, "metadata");  // two length prefixes per entry
+      for (std::uint64_t i = 0; i < n; ++i) {
+        std::string k, v;
+        load_string(ar, k);
+        load_string(ar, v);
+        if (!metadata.emplace(std::move(k), std::move(v)).second)
+          throw std::runtime_error("duplicate metadata key");
+      }
+      ar(checksum);
+    } else {
+      ar(CEREAL_NVP(step), CEREAL_NVP(model), CEREAL_NVP(optimizer), CEREAL_NVP(optimizer_step),
+         CEREAL_NVP(schedule), CEREAL_NVP(rng_state), CEREAL_NVP(config), CEREAL_NVP(metadata), CEREAL_NVP(checksum));
+    }
   }
 };
 
@@ -91,10 +157,20 @@ std::vector<TensorRecord> to_records(const NamedTensors& tensors) {
 
 NamedTensors from_records(const std::vector<TensorRecord>& records, const std::string& path) {
   NamedTensors out;
+  std::set<std::string> names;
   for (const auto& r : records) {
     for (auto d : r.shape)
       if (d < 0) throw std::runtime_error(path + ": tensor '" + r.name + "' has a negative dimension");
-    if (static_cast<Index>(r.data.size()) != shape_numel(r.shape))
+    if (!names.insert(r.name).second)
+      throw std::runtime_error(path + ": tensor '" + r.name + "' appears twice (corrupted or hand-edited file)");
+    Index numel = 0;
+    try {
+      numel = shape_numel(r.shape);
+    } catch (const std::invalid_argument&) {
+      throw std::runtime_error(path + ": tensor '" + r.name + "' has shape " + shape_str(r.shape) +
+                               ", more elements than int64 can count");
+    }
+    if (static_cast<Index>(r.data.size()) != numel)
       throw std::runtime_error(path + ": tensor '" + r.name + "' has " + std::to_string(r.data.size()) +
                                " values for shape " + shape_str(r.shape));
     out.emplace_back(r.name, Tensor::from_vector(r.shape, r.data));
@@ -161,21 +237,21 @@ void save_checkpoint(const std::string& path, const Checkpoint& ckpt, Checkpoint
 }
 
 Checkpoint load_checkpoint(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot open checkpoint '" + path + "'");
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string bytes = read_file_bytes(path, "cannot open checkpoint");
   if (bytes.empty()) throw std::runtime_error("checkpoint '" + path + "' is empty");
   Record r;
-  t_max_count = bytes.size();
   struct ResetGuard {
-    ~ResetGuard() { t_max_count = UINT64_MAX; }
+    ~ResetGuard() { t_in = nullptr; }
   } reset_guard;
   // JSON checkpoints start with '{'; portable binary ones with cereal's endianness byte.
   const bool json = bytes.find_first_not_of(" \t\r\n") != std::string::npos &&
                     bytes[bytes.find_first_not_of(" \t\r\n")] == '{';
   try {
     std::istringstream is(bytes);
+    t_in = &is;
+    t_size = bytes.size();
     if (json) {
+      check_json_depth(bytes);
       cereal::JSONInputArchive ar(is);
       ar(cereal::make_nvp("lagrad_checkpoint", r));
     } else {

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <memory>
 
+#include "core/atomic_file.h"
 #include "core/parallel.h"
 #include "fluids/dataset_file.h"
 #include "fluids/sph/dam_break.h"
@@ -97,8 +98,7 @@ int run_dam_break(const GenerateArgs& a) {
   if (a.gen.output.empty() || a.gen.output == "-") {
     std::fputs(text.c_str(), stdout);
   } else {
-    std::ofstream f(a.gen.output);
-    if (!(f << text)) throw std::runtime_error("generate: cannot write '" + a.gen.output + "'");
+    write_file_atomically(a.gen.output, {text}, "generate");
     spdlog::info("generate: dam break table written to {}", a.gen.output);
   }
   return 0;
@@ -107,7 +107,9 @@ int run_dam_break(const GenerateArgs& a) {
 int run_scene_json(const GenerateArgs& a) {
   if (a.gen.output.empty()) throw std::invalid_argument("generate: --output DIR is required");
   const sph::SceneSetup scene = sph::load_scene_json(a.scene_json, a.gen.solver.particle_radius);
-  std::filesystem::create_directories(a.gen.output);
+  std::error_code ec;  // filesystem_error's wording is not ours
+  std::filesystem::create_directories(a.gen.output, ec);
+  if (ec) throw std::runtime_error("generate: cannot create '" + a.gen.output + "' (" + ec.message() + ")");
   const std::string name = std::filesystem::path(a.scene_json).stem().string();
   Progress progress(!a.no_progress);
   long steps = 0;

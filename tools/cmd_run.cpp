@@ -84,7 +84,9 @@ CommandRegistrar reg([](CLI::App& app, CLI::App*& sub) -> CommandRun {
                                          : initial_state_from_scene_json(a->scene);
     LoadedModel m = load_particle_network(a->model);
     if (!old.empty()) spdlog::info("removed the {} files of the previous rollout in {}", remove_rollout_files(a->output), a->output);
-    fs::create_directories(a->output);
+    std::error_code ec;  // filesystem_error's wording is not ours
+    fs::create_directories(a->output, ec);
+    if (ec) throw std::runtime_error("run: cannot create '" + a->output + "' (" + ec.message() + ")");
     spdlog::info("rolling out {} ({} fluid particles, {} emitters, {} boundary particles) for {} steps into {}",
                  m.checkpoint, init.pos.size() / 3, init.emitters.size(), init.box.size() / 3, a->num_steps, a->output);
 

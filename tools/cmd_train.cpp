@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <csignal>
 #include <filesystem>
 #include <vector>
@@ -51,8 +53,14 @@ CommandRegistrar reg([](CLI::App& app, CLI::App*& sub) -> CommandRun {
     std::shared_ptr<spdlog::logger> file_log;
     opts.on_start = [&] {
       // From here on every log line also goes to <dir>/train.log.
-      std::filesystem::create_directories(dir);
-      auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>((std::filesystem::path(dir) / "train.log").string());
+      const std::string log_path = (std::filesystem::path(dir) / "train.log").string();
+      std::shared_ptr<spdlog::sinks::basic_file_sink_mt> file;
+      try {  // spdlog's own wording ("Failed opening file ... for writing") is not ours
+        file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(log_path);
+      } catch (const std::exception&) {
+        throw std::runtime_error("train: cannot open the log file '" + log_path + "' for writing (" +
+                                 std::strerror(errno) + ")");
+      }
       std::vector<spdlog::sink_ptr> sinks = spdlog::default_logger()->sinks();  // stderr and --log-file
       sinks.push_back(file);
       auto logger = std::make_shared<spdlog::logger>("lagrad-train", sinks.begin(), sinks.end());

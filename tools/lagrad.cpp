@@ -7,6 +7,9 @@
 
 #include <malloc.h>
 
+#include <cerrno>
+#include <cstring>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
@@ -113,7 +116,13 @@ int main(int argc, char** argv) {
   try {
     // Logs go to stderr so that stdout carries only results (JSON of bench, evaluate, info).
     std::vector<spdlog::sink_ptr> sinks{std::make_shared<spdlog::sinks::stderr_color_sink_mt>()};
-    if (!log_file.empty()) sinks.push_back(std::make_shared<spdlog::sinks::basic_file_sink_mt>(log_file));
+    if (!log_file.empty()) {
+      try {  // spdlog says "Failed opening file ... for writing"; ours names the option
+        sinks.push_back(std::make_shared<spdlog::sinks::basic_file_sink_mt>(log_file));
+      } catch (const std::exception&) {
+        throw std::runtime_error("--log-file: cannot open '" + log_file + "' for writing (" + std::strerror(errno) + ")");
+      }
+    }
     spdlog::set_default_logger(std::make_shared<spdlog::logger>("lagrad", sinks.begin(), sinks.end()));
     spdlog::set_level(spdlog::level::from_str(log_level));
     if (world.size() > 1) {  // rank 0 speaks for the run; the others report warnings and errors

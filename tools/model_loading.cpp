@@ -24,8 +24,16 @@ std::string resolve_checkpoint(const std::string& checkpoint_or_dir) {
 
 LoadedModel load_particle_network(const std::string& checkpoint_or_dir) {
   LoadedModel m;
-  m.checkpoint = resolve_checkpoint(checkpoint_or_dir);
-  const Checkpoint c = load_checkpoint(m.checkpoint);
+  m.checkpoint = checkpoint_or_dir;
+  Checkpoint c;
+  if (std::filesystem::is_directory(checkpoint_or_dir)) {
+    m.checkpoint = load_newest_checkpoint(checkpoint_or_dir, c);  // robust against a trainer pruning
+    if (m.checkpoint.empty())
+      throw std::runtime_error("no checkpoint in training directory '" + checkpoint_or_dir + "' (expected " +
+                               checkpoint_or_dir + "/checkpoints/ckpt-<step>.lagrad)");
+  } else {
+    c = load_checkpoint(m.checkpoint);
+  }
   const auto kind = c.metadata.find("kind");
   if (kind != c.metadata.end() && kind->second != kDlfKind)
     throw std::runtime_error("'" + m.checkpoint + "' is not a DeepLagrangianFluids model (its kind is '" + kind->second +

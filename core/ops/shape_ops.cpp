@@ -28,7 +28,8 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
     }
   }
   if (inferred >= 0 && known > 0 && x.numel() % known == 0) target[static_cast<size_t>(inferred)] = x.numel() / known;
-  if (shape_numel(target) != x.numel() || (inferred >= 0 && target[static_cast<size_t>(inferred)] < 0))
+  // Order matters: an unresolved -1 fails before shape_numel, which refuses negative dimensions.
+  if ((inferred >= 0 && target[static_cast<size_t>(inferred)] < 0) || shape_numel(target) != x.numel())
     throw std::invalid_argument("reshape: cannot reshape " + shape_str(x.shape()) + " (" + std::to_string(x.numel()) +
                                 " elements) to " + shape_str(shape));
   // The output shares x's numbers (ops never write into their inputs) but is its own tape node.
@@ -65,14 +66,17 @@ Tensor concat(const std::vector<Tensor>& xs, int axis) {
   Tensor out({rows, cols});
   float* o = out.data();
   if (ax == 0) {
+    // Empty tensors own no storage (data() may be null): memcpy of a null pointer is undefined
+    // even for 0 bytes.
     for (size_t i = 0; i < xs.size(); ++i)
-      std::memcpy(o + offsets[i] * cols, xs[i].data(), sizeof(float) * static_cast<size_t>(xs[i].numel()));
+      if (xs[i].numel() > 0)
+        std::memcpy(o + offsets[i] * cols, xs[i].data(), sizeof(float) * static_cast<size_t>(xs[i].numel()));
   } else {
     parallel_for(rows, row_grain(cols), [&](Index b, Index e) {
       for (Index r = b; r < e; ++r)
         for (size_t i = 0; i < xs.size(); ++i) {
           const Index w = xs[i].dim(1);
-          std::memcpy(o + r * cols + offsets[i], xs[i].data() + r * w, sizeof(float) * static_cast<size_t>(w));
+          if (w > 0) std::memcpy(o + r * cols + offsets[i], xs[i].data() + r * w, sizeof(float) * static_cast<size_t>(w));
         }
     });
   }
@@ -112,7 +116,7 @@ Tensor slice_cols(const Tensor& x, Index begin, Index end) {
   float* o = out.data();
   parallel_for(rows, row_grain(w), [&](Index b, Index e) {
     for (Index r = b; r < e; ++r)
-      std::memcpy(o + r * w, xs + r * cols + begin, sizeof(float) * static_cast<size_t>(w));
+      if (w > 0) std::memcpy(o + r * w, xs + r * cols + begin, sizeof(float) * static_cast<size_t>(w));
   });
   if (should_record({&x})) {
     record_op(out, {&x}, [x, rows, cols, begin, w](const Tensor& out) {

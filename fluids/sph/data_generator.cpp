@@ -2,7 +2,9 @@
 
 #include <tbb/parallel_for.h>
 
+#include <atomic>
 #include <chrono>
+#include <exception>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -148,7 +150,7 @@ std::vector<SceneReport> generate_dataset(const GenerateOptions& options, const 
   write_options.set_compression_level(options.compression_level);
   const int splits = std::max(1, (options.frames + options.frames_per_file / 2) / options.frames_per_file);
 
-  tbb::parallel_for(0, options.num_scenes, 1, [&](int i) {
+  auto generate_one = [&](int i) {
     const auto t0 = std::chrono::steady_clock::now();
     SceneReport& rep = reports[static_cast<size_t>(i)];
     char name[32];
@@ -166,7 +168,23 @@ std::vector<SceneReport> generate_dataset(const GenerateOptions& options, const 
     rep.files = write_sequence_files((fs::path(options.output) / rep.split / rep.name).string(), seq,
                                      std::min(splits, options.frames), write_options);
     rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+  // No exception may cross the parallel loop: TBB would cancel the loop's task group, which
+  // silently cuts short the nested parallel loops of the scenes still simulating (they then read
+  // half-filled results). Each scene keeps its error; the first in index order is rethrown.
+  std::vector<std::exception_ptr> errors(static_cast<size_t>(options.num_scenes));
+  std::atomic<bool> failed{false};
+  tbb::parallel_for(0, options.num_scenes, 1, [&](int i) {
+    if (failed.load()) return;  // a scene already failed: start no new ones
+    try {
+      generate_one(i);
+    } catch (...) {
+      errors[static_cast<size_t>(i)] = std::current_exception();
+      failed = true;
+    }
   });
+  for (const auto& e : errors)
+    if (e) std::rethrow_exception(e);
   return reports;
 }
 

@@ -5,6 +5,7 @@
 #include <Eigen/Geometry>
 
 #include <algorithm>
+#include <filesystem>
 #include <cctype>
 #include <cmath>
 #include <limits>
@@ -36,6 +37,11 @@ TriangleMesh mesh_from_reader(const tinyobj::ObjReader& reader, const std::strin
   }
   TriangleMesh mesh;
   const auto& verts = reader.GetAttrib().vertices;
+  for (size_t i = 0; i < verts.size(); ++i)
+    if (!(std::abs(verts[i]) <= kMaxCoordinate))  // also NaN
+      throw std::runtime_error("OBJ '" + name + "': vertex " + std::to_string(i / 3 + 1) + " has coordinate " +
+                               std::to_string(verts[i]) + ", outside [-" + std::to_string(int(kMaxCoordinate)) +
+                               ", " + std::to_string(int(kMaxCoordinate)) + "] (or not a number)");
   mesh.vertices.assign(verts.begin(), verts.end());
   const int nv = static_cast<int>(verts.size() / 3);
   for (const auto& shape : reader.GetShapes()) {
@@ -139,6 +145,8 @@ void TriangleMesh::transform(float scale, const Eigen::Vector3f& t) {
 }
 
 TriangleMesh load_obj(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw std::runtime_error("OBJ '" + path + "': is a directory, expected a file");
   tinyobj::ObjReaderConfig config;
   config.triangulate = true;
   tinyobj::ObjReader reader;
@@ -159,6 +167,13 @@ std::vector<float> sample_volume(const TriangleMesh& mesh, float spacing) {
     throw std::invalid_argument("sample_volume: spacing must be positive, got " + std::to_string(spacing));
   Eigen::Vector3f lo, hi;
   mesh.bounds(lo, hi);
+  // Counted in double before any cast: a huge (or non-finite) extent must fail, not wrap.
+  double cells = 1;
+  for (int c = 0; c < 3; ++c) cells *= std::max(1.0, std::floor(double(hi[c] - lo[c]) / spacing + 1e-4));
+  if (!(cells <= double(kMaxGridPoints)))
+    throw std::invalid_argument("sample_volume: the mesh's bounding box holds " + std::to_string(cells) +
+                                " grid points at spacing " + std::to_string(spacing) + ", more than the limit of " +
+                                std::to_string(kMaxGridPoints) + " (a mesh that large or a spacing that small?)");
   int n[3];
   float start[3];
   for (int c = 0; c < 3; ++c) {
@@ -231,7 +246,11 @@ BoundaryParticles sample_surface(const TriangleMesh& mesh, float particle_radius
   for (Index t = 0; t < nt; ++t) cumulative[t] = total += 0.5 * face_cross(mesh, t).norm();
   if (!(total > 0)) throw std::invalid_argument("sample_surface: the mesh has zero area");
   const double pi = 3.14159265358979323846;
-  const Index target = std::max<Index>(1, std::llround(1.9 * total / (pi * particle_radius * particle_radius)));
+  const double wanted = 1.9 * total / (pi * double(particle_radius) * particle_radius);
+  if (!(wanted <= double(kMaxSurfaceParticles)))  // also NaN and infinity, before llround
+    throw std::invalid_argument("sample_surface: the mesh's area asks for " + std::to_string(wanted) +
+                                " boundary particles, more than the limit of " + std::to_string(kMaxSurfaceParticles));
+  const Index target = std::max<Index>(1, std::llround(wanted));
 
   // Area-uniform random candidates, several per wanted point.
   const Index m = 8 * target;

@@ -12,6 +12,12 @@
 
 namespace lagrad::sph {
 
+// Limits on what a mesh may ask for (docs/user_guide.md, "Limits"): a typo in a scene file (a
+// 20 m fluid cube, a coordinate of 1e31) fails at once instead of hanging or exhausting memory.
+constexpr float kMaxCoordinate = 1e6f;                     // |x| of any OBJ vertex, in metres
+constexpr std::int64_t kMaxGridPoints = std::int64_t{1} << 24;     // sample_volume's grid
+constexpr std::int64_t kMaxSurfaceParticles = std::int64_t{1} << 20;  // sample_surface's target
+
 struct TriangleMesh {
   std::vector<float> vertices;  // [v, 3]
   std::vector<int> triangles;   // [t, 3] vertex indices; the face normal is (b - a) x (c - a)

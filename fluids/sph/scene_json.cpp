@@ -2,13 +2,21 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cmath>
 #include <filesystem>
 #include <stdexcept>
 
+#include "core/read_file.h"
 #include "fluids/sph/obj_sampling.h"
+#include "fluids/yaml_depth.h"
 
 namespace lagrad::sph {
 namespace {
+
+// Limits (docs/user_guide.md, "Limits").
+constexpr int kMaxFrame = 1 << 24;  // emitter start/stop
+constexpr int kMaxSceneDepth = 32;  // a scene nests 3 deep
+constexpr std::uint64_t kMaxSceneBytes = 1 << 20;
 
 struct Context {
   std::string file;
@@ -35,6 +43,9 @@ Eigen::Vector3f get_vec3(const Context& ctx, const YAML::Node& node, const std::
   } catch (const YAML::Exception&) {
     ctx.fail(where + "." + key, "expected a list of 3 numbers");
   }
+  for (int c = 0; c < 3; ++c)
+    if (!(std::abs(out[c]) <= kMaxCoordinate))  // also NaN
+      ctx.fail(where + "." + key, "expected finite numbers within +-" + std::to_string(int(kMaxCoordinate)));
   return out;
 }
 
@@ -59,10 +70,12 @@ std::string resolve(const std::string& base_dir, const std::string& path) {
 SceneSetup load_scene_json(const std::string& path, float particle_radius) {
   const Context ctx{path};
   YAML::Node root;
+  const std::string text = read_file_bytes(path, "scene", kMaxSceneBytes);
   try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::BadFile&) {
-    throw std::runtime_error("scene '" + path + "': cannot open the file");
+    check_yaml_depth(text, kMaxSceneDepth, "scene '" + path + "'");
+    root = YAML::Load(text);
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error(e.what());
   } catch (const YAML::Exception& e) {
     throw std::runtime_error("scene '" + path + "': not valid JSON: " + e.what());
   }
@@ -71,6 +84,8 @@ SceneSetup load_scene_json(const std::string& path, float particle_radius) {
   SceneSetup scene;
   scene.viscosity = get_number<float>(ctx, root, "root", "viscosity", scene.viscosity);
   scene.density = get_number<float>(ctx, root, "root", "density", scene.density);
+  if (!(scene.viscosity >= 0 && scene.viscosity < 1e6f)) ctx.fail("root.viscosity", "expected a number in [0, 1e6)");
+  if (!(scene.density > 0 && scene.density < 1e6f)) ctx.fail("root.density", "expected a number in (0, 1e6)");
 
   const YAML::Node walls = root["walls"];
   if (walls && !walls.IsSequence()) ctx.fail("walls", "expected a list");
@@ -94,7 +109,11 @@ SceneSetup load_scene_json(const std::string& path, float particle_radius) {
         ctx.fail(where + ".invert_normals", "expected true or false");
       }
     }
-    scene.walls.append(sample_surface(mesh, particle_radius, /*seed=*/i, invert));
+    try {
+      scene.walls.append(sample_surface(mesh, particle_radius, /*seed=*/i, invert));
+    } catch (const std::invalid_argument& e) {
+      ctx.fail(where, e.what());
+    }
   }
 
   const YAML::Node fluids = root["fluids"];
@@ -113,15 +132,22 @@ SceneSetup load_scene_json(const std::string& path, float particle_radius) {
     }
     mesh.transform(1.0f, get_vec3(ctx, f, where, "translation", Eigen::Vector3f::Zero()));
     FluidSource src;
-    src.positions = sample_volume(mesh, 2.0f * particle_radius);
+    try {
+      src.positions = sample_volume(mesh, 2.0f * particle_radius);
+    } catch (const std::invalid_argument& e) {
+      ctx.fail(where, e.what());
+    }
     if (src.positions.empty()) ctx.fail(where, "the mesh '" + obj + "' holds no fluid particles");
     const Eigen::Vector3f v = get_vec3(ctx, f, where, "velocity", Eigen::Vector3f::Zero());
     src.velocities.resize(src.positions.size());
     for (size_t k = 0; k < src.velocities.size(); ++k) src.velocities[k] = v[k % 3];
+    // Frame numbers stay far from INT_MAX so that start + 1 and frame arithmetic cannot overflow.
     src.start = get_number<int>(ctx, f, where, "start", 0);
+    if (src.start < 0 || src.start > kMaxFrame)
+      ctx.fail(where, "expected 0 <= start <= " + std::to_string(kMaxFrame) + ", got start " + std::to_string(src.start));
     src.stop = get_number<int>(ctx, f, where, "stop", src.start + 1);
     src.step = get_number<int>(ctx, f, where, "step", 1);
-    if (src.start < 0 || src.step < 1 || src.stop < src.start)
+    if (src.start < 0 || src.step < 1 || src.stop < src.start || src.stop > kMaxFrame)
       ctx.fail(where, "expected 0 <= start <= stop and step >= 1, got start " + std::to_string(src.start) +
                           ", stop " + std::to_string(src.stop) + ", step " + std::to_string(src.step));
     scene.fluids.push_back(std::move(src));

@@ -258,7 +258,7 @@ TEST_CASE("dataset_file: truncated, corrupted and empty files") {
     CHECK(read_error(p) == "dataset file '" + p + "': 2 unexpected bytes after frame 3");
   }
   SUBCASE("missing file") {
-    CHECK(read_error(dir.file("nope.msgpack.zst")) == "dataset file '" + dir.file("nope.msgpack.zst") + "': cannot open");
+    CHECK(read_error(dir.file("nope.msgpack.zst")) == "dataset file '" + dir.file("nope.msgpack.zst") + "': cannot open (No such file or directory)");
   }
 }
 

@@ -583,3 +583,43 @@ TEST_CASE("torch pickle: opcode subset, globals and structure errors") {
                        "src: pickle holds a list, expected a state dict (a dict of name -> tensor)",
                        std::runtime_error);
 }
+
+TEST_CASE("crafted .pt: a storage numel whose byte size wraps is refused before any copy") {
+  // numel = 2^62 + 2: numel * 4 wraps to 8, the size of the entry; memcpy then read out of bounds.
+  TempDir dir;
+  TensorSpec t;
+  t.size = {2};
+  t.stride = {1};
+  t.offset = 0;
+  std::string pickle = state_dict_pickle(t);
+  const std::string numel = pickle_int(t.numel);
+  const size_t at = pickle.find(numel);
+  REQUIRE(at != std::string::npos);
+  std::string long1 = "\x8a\x08";
+  put64(long1, (std::uint64_t{1} << 62) + 2);
+  pickle.replace(at, numel.size(), long1);
+  const std::string path = dir.file("wrap.pt");
+  write_file(path, make_pt(pickle, "0", storage_bytes(2)));
+  CHECK_THROWS_WITH_AS(read_torch_state_dict(path),
+                       ("'" + path + "': tensor 'w': entry 'arch/data/0' has 8 bytes, the pickle declares "
+                        "4611686018427387906 float32").c_str(),
+                       std::runtime_error);
+}
+
+TEST_CASE("torch pickle: a million nested lists are released without recursion") {
+  // The value tree's destructor used to recurse once per level and overflow the stack.
+  const int n = 1000000;
+  std::string p = "\x80\x02" + std::string(n, ']') + std::string(n - 1, 'a') + ".";
+  CHECK_THROWS_WITH_AS(parse_torch_state_dict_pickle(to_bytes(p), "deep"),
+                       "deep: pickle holds a list, expected a state dict (a dict of name -> tensor)", std::runtime_error);
+  // The same nesting left on the stack by a truncated file.
+  p = "\x80\x02" + std::string(n, ']') + std::string(n - 1, 'a');
+  CHECK_THROWS_AS(parse_torch_state_dict_pickle(to_bytes(p), "deep"), std::runtime_error);
+}
+
+TEST_CASE("weights: a directory where a file is expected is named as such") {
+  TempDir dir;
+  CHECK_THROWS_WITH_AS(read_pretrained_weights(dir.path.string()),
+                       ("'" + dir.path.string() + "': is a directory, expected a weights file").c_str(),
+                       std::runtime_error);
+}

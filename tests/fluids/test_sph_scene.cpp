@@ -111,13 +111,13 @@ TEST_CASE("sph scene json: invert_normals and error messages") {
   // The scene's own rules, for every user of the file (generate --scene and run --scene).
   const std::string bad_visc = dir.write("d.json", R"({"fluids": [{"path": "Box.obj"}], "viscosity": -1})");
   CHECK_THROWS_WITH_AS(load_scene_json(bad_visc),
-                       ("scene '" + bad_visc + "': root: viscosity must be >= 0, got -1.000000").c_str(), std::runtime_error);
+                       ("scene '" + bad_visc + "': root.viscosity: expected a number in [0, 1e6)").c_str(), std::runtime_error);
   const std::string bad_density = dir.write("e.json", R"({"fluids": [{"path": "Box.obj"}], "density": 0})");
   CHECK_THROWS_WITH_AS(load_scene_json(bad_density),
-                       ("scene '" + bad_density + "': root: density must be positive, got 0.000000").c_str(),
+                       ("scene '" + bad_density + "': root.density: expected a number in (0, 1e6)").c_str(),
                        std::runtime_error);
   CHECK_THROWS_WITH_AS(load_scene_json((dir.path / "missing.json").string()),
-                       ("scene '" + (dir.path / "missing.json").string() + "': cannot open the file").c_str(),
+                       ("scene '" + (dir.path / "missing.json").string() + "': cannot open (No such file or directory)").c_str(),
                        std::runtime_error);
 }
 

@@ -47,7 +47,7 @@ TEST_CASE("train config: values are read from their sections") {
 
 TEST_CASE("train config: bad keys and values are reported with their line") {
   CHECK_THROWS_WITH_AS(parse_train_config("dataset_dir: d\ntraining:\n  batch_size: 0\n"),
-                       "config line 3: training.batch_size must be >= 1, got '0'", std::invalid_argument);
+                       "config line 3: training.batch_size must be in [1, 4096], got '0'", std::invalid_argument);
   CHECK_THROWS_WITH_AS(parse_train_config("dataset_dir: d\nmodel:\n  kernal_size: [4, 4, 4]\n"),
                        doctest::Contains("config line 3: model.kernal_size is not a known key"), std::invalid_argument);
   CHECK_THROWS_WITH_AS(parse_train_config("dataset_dir: d\ntraining:\n  base_lr: fast\n"),

@@ -190,7 +190,7 @@ TEST_CASE("pipeline: a bad config is one line before any work; SIGINT writes a c
   std::ofstream(dir.file("bad.yaml")) << "dataset_dir: data\ntraining:\n  batch_size: 0\n";
   const Run bad = run_tool(dir, "train " + quoted(dir.file("bad.yaml")) + " --train-dir " + quoted(dir.file("t")));
   CHECK(bad.exit_code != 0);
-  CHECK(bad.err == "lagrad: error: " + dir.file("bad.yaml") + ": config line 3: training.batch_size must be >= 1, got '0'\n");
+  CHECK(bad.err == "lagrad: error: " + dir.file("bad.yaml") + ": config line 3: training.batch_size must be in [1, 4096], got '0'\n");
   CHECK_FALSE(fs::exists(dir.file("t")));
 
   std::ofstream(dir.file("nodata.yaml")) << "dataset_dir: missing\n";
