@@ -3,12 +3,15 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cmath>
+#include <filesystem>
 #include <cstdio>
 #include <fstream>
 #include <limits>
 #include <sstream>
 #include <stdexcept>
 
+#include "fluids/frame.h"
 #include "fluids/io/hdf5_handle.h"
 
 namespace lagrad {
@@ -286,6 +289,62 @@ void write_lagrangebench_file(const std::string& path, const std::vector<Lagrang
                   H5T_NATIVE_INT32, t.particle_type.data());
   }
   if (H5Fflush(file.get(), H5F_SCOPE_GLOBAL) < 0) fail(path, "cannot write file");
+}
+
+std::vector<std::string> lagrangebench_split_sources(const std::string& folder, const std::string& split) {
+  const std::string path = (std::filesystem::path(folder) / (split + ".h5")).string();
+  std::vector<std::string> out;
+  for (const std::string& name : lagrangebench_trajectory_names(path)) out.push_back(path + "#" + name);
+  if (out.empty()) fail(path, "holds no trajectory groups");
+  return out;
+}
+
+bool split_lagrangebench_source(const std::string& source, std::string* h5_path, std::string* name) {
+  const std::size_t at = source.rfind(".h5#");
+  if (at == std::string::npos || at + 4 >= source.size()) return false;
+  if (h5_path) *h5_path = source.substr(0, at + 3);
+  if (name) *name = source.substr(at + 4);
+  return true;
+}
+
+Sequence read_lagrangebench_sequence(const std::string& source) {
+  std::string path, name;
+  if (!split_lagrangebench_source(source, &path, &name))
+    throw std::invalid_argument("read_lagrangebench_sequence: expected FILE.h5#TRAJECTORY, got '" + source + "'");
+  const std::filesystem::path folder = std::filesystem::path(path).parent_path();
+  const LagrangeBenchMetadata meta = read_lagrangebench_metadata((folder / "metadata.json").string());
+  const LagrangeBenchTrajectory t = read_lagrangebench_trajectory(path, name);
+  if (t.dim != meta.dim)
+    fail(path, "group '" + name + "': position has dim " + std::to_string(t.dim) + ", metadata.json says " +
+                   std::to_string(meta.dim));
+  if (t.frames < 2) fail(path, "group '" + name + "': " + std::to_string(t.frames) + " frames, need at least 2");
+  const std::vector<double> box = meta.periodic_box();
+  const double dt = meta.frame_dt();
+  const std::size_t n = static_cast<std::size_t>(t.particles), d = static_cast<std::size_t>(t.dim);
+  auto coord = [&](std::int64_t f, std::size_t i, std::size_t k) {
+    return static_cast<double>(t.position[(static_cast<std::size_t>(f) * n + i) * d + k]);
+  };
+  Sequence seq;
+  const std::string scene = std::filesystem::path(path).stem().string() + "/" + name;
+  for (std::int64_t f = 0; f < t.frames; ++f) {
+    Frame fr;
+    fr.frame_id = f;
+    fr.scene_id = scene;
+    fr.pos.assign(3 * n, 0.0f);
+    fr.vel.assign(3 * n, 0.0f);
+    fr.mass.assign(n, 1.0f);
+    fr.viscosity.assign(n, 0.0f);
+    const std::int64_t a = f == 0 ? 0 : f - 1, b = f == 0 ? 1 : f;
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t k = 0; k < d; ++k) {
+        fr.pos[3 * i + k] = static_cast<float>(coord(f, i, k));
+        double disp = coord(b, i, k) - coord(a, i, k);
+        if (!box.empty()) disp -= box[k] * std::round(disp / box[k]);
+        fr.vel[3 * i + k] = static_cast<float>(disp / dt);
+      }
+    seq.frames.push_back(std::move(fr));
+  }
+  return seq;
 }
 
 }  // namespace lagrad

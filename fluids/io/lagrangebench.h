@@ -59,4 +59,20 @@ void write_lagrangebench_file(const std::string& path, const std::vector<Lagrang
 // "00007" for trajectory 7 (LagrangeBench's group names).
 std::string lagrangebench_trajectory_name(int index);
 
+// ---- LagrangeBench trajectories as DLF sequences, for DatasetStream and SequenceReader.
+// A source "FOLDER/train.h5#00003" names one trajectory; the streams accept such sources in
+// their file lists (every random choice and the determinism guarantee stay theirs).
+
+// "FOLDER/SPLIT.h5#NAME" for every trajectory of FOLDER/SPLIT.h5, sorted.
+std::vector<std::string> lagrangebench_split_sources(const std::string& folder, const std::string& split);
+// Whether `source` has the "....h5#NAME" form; splits it when it has.
+bool split_lagrangebench_source(const std::string& source, std::string* h5_path, std::string* name);
+
+struct Sequence;
+// The trajectory as a Sequence: frames with pos (2D data padded with z = 0), vel = the
+// minimum-image displacement from the previous frame over metadata frame_dt (frame 0: the
+// displacement to frame 1), mass 1, viscosity 0, frame_id = index, scene_id = "SPLIT/NAME"; no
+// boundary particles. metadata.json is read from the .h5 file's folder.
+Sequence read_lagrangebench_sequence(const std::string& source);
+
 }  // namespace lagrad

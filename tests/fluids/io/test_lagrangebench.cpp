@@ -3,11 +3,14 @@
 #include <doctest/doctest.h>
 #include <hdf5.h>
 
+#include <cmath>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "../test_dataset_util.h"
+#include "fluids/dataset_stream.h"
+#include "fluids/generators/taylor_green.h"
 #include "fluids/io/lagrangebench.h"
 
 using namespace lagrad;
@@ -144,5 +147,57 @@ TEST_CASE("LagrangeBench .h5: errors name the file, the group and the shapes") {
   write_bytes(dir.file("not.h5"), "hello");
   CHECK_THROWS_WITH_AS(lagrangebench_trajectory_names(dir.file("not.h5")),
                        ("'" + dir.file("not.h5") + "': not an HDF5 file (or it cannot be opened)").c_str(),
+                       std::runtime_error);
+}
+
+TEST_CASE("LagrangeBench trajectories through DatasetStream and SequenceReader: windows, periodic velocities, determinism") {
+  TempDir dir;
+  TaylorGreenOptions o;
+  o.particles_per_side = 4;
+  o.frames = 6;
+  o.train = 3;
+  o.valid = 1;
+  o.test = 0;
+  const LagrangeBenchMetadata meta = write_taylor_green_dataset(dir.path().string(), o);
+  const std::vector<std::string> sources = lagrangebench_split_sources(dir.path().string(), "train");
+  REQUIRE(sources.size() == 3);
+  CHECK(sources[1] == dir.file("train.h5") + "#00001");
+
+  // The sequence: positions as stored, velocities from minimum-image displacements.
+  const Sequence seq = read_lagrangebench_sequence(sources[0]);
+  const LagrangeBenchTrajectory t = read_lagrangebench_trajectory(dir.file("train.h5"), "00000");
+  REQUIRE(seq.frames.size() == 6);
+  CHECK(seq.frames[2].scene_id == "train/00000");
+  CHECK(seq.frames[2].pos == t.frame(2));
+  const double L = 2 * M_PI;
+  for (std::size_t j = 0; j < seq.frames[3].vel.size(); ++j) {
+    double d = static_cast<double>(t.position[3 * 64 * 3 + j]) - t.position[2 * 64 * 3 + j];
+    d -= L * std::round(d / L);
+    CHECK(seq.frames[3].vel[j] == doctest::Approx(d / meta.frame_dt()).epsilon(1e-5));
+  }
+
+  // Training stream: 3 trajectories x (6 - 3 + 1) windows, the same batches for the same seed.
+  auto collect = [&](std::uint64_t seed) {
+    StreamOptions so = train_stream_options(4, seed);
+    so.repeat = false;
+    so.random_rotation = false;
+    DatasetStream stream(sources, so);
+    std::vector<std::pair<std::string, std::size_t>> order;
+    while (auto b = stream.next())
+      for (const Sample& s : *b) order.emplace_back(s.file, s.first_frame);
+    return order;
+  };
+  const auto a = collect(7), b = collect(7);
+  CHECK(a.size() == 12);
+  CHECK(a == b);
+
+  SequenceReader reader(lagrangebench_split_sources(dir.path().string(), "valid"));
+  const auto v = reader.next();
+  REQUIRE(v.has_value());
+  CHECK(v->frames.size() == 6);
+  CHECK(!reader.next().has_value());
+
+  CHECK_THROWS_WITH_AS(DatasetStream({dir.file("nope.h5") + "#00000"}, valid_stream_options()),
+                       ("dataset file '" + dir.file("nope.h5") + "#00000': does not exist or is not a file").c_str(),
                        std::runtime_error);
 }
