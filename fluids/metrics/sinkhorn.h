@@ -10,9 +10,9 @@
 namespace lagrad {
 
 struct SinkhornOptions {
-  // eps = epsilon * mean(C_xy) when relative_epsilon (ott-jax's default Geometry: 0.05 times
-  // the mean of the cost matrix, which LagrangeBench leaves unset), else eps = epsilon. The same
-  // eps serves the three problems xy, xx and yy.
+  // eps = epsilon * mean(C_xy) when relative_epsilon (ott-jax's default Geometry as far as we
+  // could establish: 0.05 times the mean of the cost matrix; LagrangeBench leaves eps unset),
+  // else eps = epsilon. The same eps serves the three problems xy, xx and yy.
   double epsilon = 0.05;
   bool relative_epsilon = true;
   // Stop when the L1 error of the row marginal is below threshold (LagrangeBench passes
