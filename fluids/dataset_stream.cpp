@@ -15,9 +15,16 @@
 
 #include "core/random.h"
 #include "fluids/dataset_file.h"
+#include "fluids/io/lagrangebench.h"
 
 namespace lagrad {
 namespace {
+
+// A DLF .msgpack.zst file, or one LagrangeBench trajectory "FILE.h5#NAME".
+Sequence read_sequence_source(const std::string& source) {
+  return split_lagrangebench_source(source, nullptr, nullptr) ? read_lagrangebench_sequence(source)
+                                                                : read_dataset_file(source);
+}
 
 namespace fs = std::filesystem;
 
@@ -195,7 +202,7 @@ class BatchProducer {
   bool skipping() const { return to_skip_ > 0; }
 
   std::shared_ptr<const Sequence> load(std::size_t f) {
-    auto seq = std::make_shared<const Sequence>(read_dataset_file(files_[f]));
+    auto seq = std::make_shared<const Sequence>(read_sequence_source(files_[f]));
     frame_counts_[f] = static_cast<std::int64_t>(seq->frames.size());
     return seq;
   }
@@ -262,7 +269,8 @@ void check_files(const std::vector<std::string>& files, const char* who) {
   if (files.empty()) throw std::invalid_argument(std::string(who) + ": files must not be empty");
   for (const std::string& f : files) {
     std::error_code ec;
-    if (!fs::is_regular_file(f, ec)) {
+    std::string h5;  // a LagrangeBench trajectory "FILE.h5#NAME": check FILE.h5
+    if (!fs::is_regular_file(split_lagrangebench_source(f, &h5, nullptr) ? h5 : f, ec)) {
       throw std::runtime_error("dataset file '" + f + "': does not exist or is not a file");
     }
   }
@@ -365,7 +373,7 @@ SequenceReader::SequenceReader(std::vector<std::string> files) : impl_(std::make
       1, [paths](const Prefetcher<Sequence>::Emit& emit) {
         Sequence scene;
         for (const std::string& path : *paths) {
-          Sequence part = read_dataset_file(path);
+          Sequence part = read_sequence_source(path);
           if (!scene.frames.empty() && part.frames.front().scene_id != scene.frames.front().scene_id) {
             emit(std::move(scene));
             scene = Sequence();

@@ -76,18 +76,26 @@ EvaluationResult evaluate_with(const Stepper& step, const std::vector<std::strin
     }
     // Whole-sequence rollout: after k steps the prediction stands for frame k.
     std::vector<float> pos = frames[0].pos, vel = frames[0].vel;
+    std::vector<std::vector<float>> kept_pred, kept_gt;
+    bool finite = true;
     for (size_t f = 1; f < frames.size(); ++f) {
       step(pos, vel, *seq, p1, v1);
       pos.swap(p1);
       vel.swap(v1);
+      if (o.on_rollout) {
+        kept_pred.push_back(scaled(pos, o.scale));
+        kept_gt.push_back(scaled(frames[f].pos, o.scale));
+      }
       if (frames[f].frame_id % o.frame_skip != 0) continue;
       if (!all_finite(pos)) {
         ++r.nonfinite;
+        finite = false;
         break;  // the rollout has diverged; later frames say nothing more
       }
       sum_seq += mean_gt_to_pred_distance(scaled(pos, o.scale), scaled(frames[f].pos, o.scale));
       ++r.rollout_frames;
     }
+    if (o.on_rollout && finite && !kept_pred.empty() && all_finite(kept_pred.back())) o.on_rollout(kept_pred, kept_gt);
   }
   if (r.scenes > 0) report();
   if (r.windows > 0) {

@@ -41,6 +41,12 @@ struct EvaluationOptions {
   bool whole_sequence = true;  // also roll out whole scenes (slower)
   // Called after each scene with (scenes done, scenes expected: expected_scene_count()).
   std::function<void(std::int64_t done, std::int64_t expected)> on_scene;
+  // Called after each scene's whole-sequence rollout that kept its particle count and stayed
+  // finite, with the predicted frames 1..F-1 (prediction after k steps for frame k) and the
+  // ground-truth frames 1..F-1, positions multiplied by scale: the input of the benchmark
+  // metrics (fluids/metrics/rollout_metrics.h). Frames are kept only when this is set.
+  std::function<void(const std::vector<std::vector<float>>& pred, const std::vector<std::vector<float>>& gt)>
+      on_rollout;
 };
 
 // The scenes an evaluation of `files` will see: files named like DLF's chunks of one scene

@@ -3,6 +3,8 @@
 //   lagrad generate --scenes 20 --frames 200 --seed 1 --output data/   random scenes -> data/{train,valid}
 //   lagrad generate --scene scene.json --frames 200 --output out/        one DLF scene JSON -> out/
 //   lagrad generate --dam-break --output dam_break.tsv                   the validation case
+//   lagrad generate --lagrangebench taylor-green-3d --output tgv/       a LagrangeBench-format
+//                                                                      dataset (analytic TGV advection)
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -15,6 +17,7 @@
 #include "core/atomic_file.h"
 #include "core/parallel.h"
 #include "fluids/dataset_file.h"
+#include "fluids/generators/taylor_green.h"
 #include "fluids/sph/dam_break.h"
 #include "fluids/sph/data_generator.h"
 #include "fluids/sph/scene_json.h"
@@ -33,6 +36,9 @@ struct GenerateArgs {
   float dam_length = 6.0f;
   double dam_time = 3.6;
   bool no_progress = false;
+  std::string lagrangebench;  // "taylor-green-2d" or "taylor-green-3d"
+  TaylorGreenOptions tgv;
+  bool frames_given = false, seed_given = false;
 };
 
 std::string format_duration(double s) {
@@ -101,6 +107,22 @@ int run_dam_break(const GenerateArgs& a) {
     write_file_atomically(a.gen.output, {text}, "generate");
     spdlog::info("generate: dam break table written to {}", a.gen.output);
   }
+  return 0;
+}
+
+int run_lagrangebench(GenerateArgs a) {
+  if (a.gen.output.empty()) throw std::invalid_argument("generate: --output DIR is required");
+  if (a.lagrangebench == "taylor-green-2d") a.tgv.dim = 2;
+  else if (a.lagrangebench == "taylor-green-3d") a.tgv.dim = 3;
+  else throw std::invalid_argument("generate: --lagrangebench expects taylor-green-2d or taylor-green-3d, got '" +
+                                   a.lagrangebench + "'");
+  if (a.frames_given) a.tgv.frames = a.gen.frames;
+  if (a.seed_given) a.tgv.seed = static_cast<std::uint64_t>(a.gen.seed);
+  const LagrangeBenchMetadata m = write_taylor_green_dataset(a.gen.output, a.tgv);
+  spdlog::info("generate: {} ({}D analytic Taylor-Green advection, not SPH), {} particles x {} frames, "
+               "{}/{}/{} train/valid/test trajectories -> {}",
+               a.lagrangebench, m.dim, m.num_particles_max, a.tgv.frames, a.tgv.train, a.tgv.valid, a.tgv.test,
+               a.gen.output);
   return 0;
 }
 
@@ -180,10 +202,23 @@ CommandRegistrar reg([](CLI::App& app, CLI::App*& sub) -> CommandRun {
       ->capture_default_str();
   sub->add_option("--dam-break-time", a->dam_time, "Dam-break end time T = t sqrt(2g/a)")->capture_default_str();
   sub->add_flag("--no-progress", a->no_progress, "No progress output");
-  return [a]() {
+  sub->add_option("--lagrangebench", a->lagrangebench,
+                  "Write a LagrangeBench-format dataset instead: taylor-green-2d or taylor-green-3d "
+                  "(particles advected by the analytic field; docs/datasets_and_metrics.md)");
+  sub->add_option("--tgv-side", a->tgv.particles_per_side, "Taylor-Green: particles per box side")
+      ->capture_default_str();
+  sub->add_option("--tgv-train", a->tgv.train, "Taylor-Green: train trajectories")->capture_default_str();
+  sub->add_option("--tgv-valid", a->tgv.valid, "Taylor-Green: valid trajectories")->capture_default_str();
+  sub->add_option("--tgv-test", a->tgv.test, "Taylor-Green: test trajectories")->capture_default_str();
+  return [a, sub]() {
     if (a->threads < 0) throw std::invalid_argument("generate: --threads must be >= 0, got " + std::to_string(a->threads));
     set_num_threads(a->threads);
     if (a->dam_break) return run_dam_break(*a);
+    if (!a->lagrangebench.empty()) {
+      a->frames_given = sub->count("--frames") > 0;
+      a->seed_given = sub->count("--seed") > 0;
+      return run_lagrangebench(*a);
+    }
     if (!a->scene_json.empty()) return run_scene_json(*a);
     return run_random(*a);
   };

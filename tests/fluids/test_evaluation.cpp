@@ -7,6 +7,7 @@
 
 #include "fluids/dataset_file.h"
 #include "fluids/evaluation.h"
+#include "fluids/metrics/rollout_metrics.h"
 #include "test_dataset_util.h"
 
 using namespace lagrad;
@@ -105,4 +106,32 @@ TEST_CASE("evaluation: frames without fluid give no window") {
   CHECK(r.windows == 2);  // frames 3 and 6; the empty window at frame 0 is not an error of 0
   CHECK(r.err_n1 == doctest::Approx(0.01).epsilon(1e-4));
   CHECK(r.count_changed == 1);  // the rollout from the empty frame 0
+}
+
+TEST_CASE("evaluation: on_rollout hands the aligned whole-sequence frames to the benchmark metrics") {
+  TempDir dir;
+  const std::string file = dir.file("offset.msgpack.zst");
+  write_dataset_file(file, offset_trajectory(10, 4, 0.01f));
+  EvaluationOptions o;
+  o.frame_skip = 3;
+  o.scale = 2.0f;
+  std::vector<std::vector<float>> pred, gt;
+  o.on_rollout = [&](const std::vector<std::vector<float>>& p, const std::vector<std::vector<float>>& g) {
+    pred = p;
+    gt = g;
+  };
+  evaluate_gravity_baseline(ModelConfig{}, {file}, o);
+  REQUIRE(pred.size() == 9);  // frames 1..9
+  REQUIRE(gt.size() == 9);
+  // The prediction after k steps stands for frame k: ground truth is off by 0.01 k in x (times scale).
+  for (int k = 1; k <= 9; ++k) CHECK(gt[k - 1][0] - pred[k - 1][0] == doctest::Approx(2.0 * 0.01 * k).epsilon(1e-3));
+  RolloutMetricsOptions m;
+  m.metrics = parse_metric_names("mse,chamfer");
+  const auto r = rollout_metrics(pred, gt, m);
+  CHECK(r.at("mse1") == doctest::Approx(0.02 * 0.02).epsilon(1e-3));
+  CHECK(r.at("mse5") == doctest::Approx((1 + 4 + 9 + 16 + 25) * 0.0004 / 5).epsilon(1e-3));
+  CHECK(r.count("mse10") == 0);  // 10 is not < 9 frames
+  CHECK(r.count("chamfer") == 1);
+  CHECK_THROWS_WITH_AS(parse_metric_names("mse,emd"),
+                       "unknown metric 'emd' (known: mse, sinkhorn, e_kin, chamfer, density)", std::invalid_argument);
 }
