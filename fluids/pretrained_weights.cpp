@@ -12,6 +12,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include "fluids/io/hdf5_handle.h"
 #include "fluids/torch_pickle.h"
 #include "fluids/zip_reader.h"
 
@@ -144,49 +145,16 @@ void check_fits_file(const std::string& path, const std::string& where, const st
   }
 }
 
-// Owns an HDF5 id and closes it with the matching H5?close.
-class H5Id {
- public:
-  H5Id(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
-  ~H5Id() {
-    if (id_ >= 0) close_(id_);
-  }
-  H5Id(const H5Id&) = delete;
-  H5Id& operator=(const H5Id&) = delete;
-  hid_t get() const { return id_; }
-  bool valid() const { return id_ >= 0; }
-
- private:
-  hid_t id_;
-  herr_t (*close_)(hid_t);
-};
-
-// HDF5 prints its error stack to stderr by default; we report errors as exceptions instead.
-class H5QuietErrors {
- public:
-  H5QuietErrors() {
-    H5Eget_auto2(H5E_DEFAULT, &func_, &data_);
-    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-  }
-  ~H5QuietErrors() { H5Eset_auto2(H5E_DEFAULT, func_, data_); }
-  H5QuietErrors(const H5QuietErrors&) = delete;
-  H5QuietErrors& operator=(const H5QuietErrors&) = delete;
-
- private:
-  H5E_auto2_t func_ = nullptr;
-  void* data_ = nullptr;
-};
-
 // A string or string-array attribute (Keras writes fixed-length, null-padded byte strings;
 // h5py may also write variable-length ones).
 std::vector<std::string> read_string_attribute(const std::string& path, hid_t obj,
                                                const std::string& obj_name, const char* name) {
   const std::string where = "attribute '" + std::string(name) + "' of '" + obj_name + "'";
   if (H5Aexists(obj, name) <= 0) fail(path, "missing " + where + " (not a Keras weights file?)");
-  H5Id attr(H5Aopen(obj, name, H5P_DEFAULT), H5Aclose);
+  H5Handle attr(H5Aopen(obj, name, H5P_DEFAULT), H5Aclose);
   if (!attr.valid()) fail(path, "cannot open " + where);
-  H5Id type(H5Aget_type(attr.get()), H5Tclose);
-  H5Id space(H5Aget_space(attr.get()), H5Sclose);
+  H5Handle type(H5Aget_type(attr.get()), H5Tclose);
+  H5Handle space(H5Aget_space(attr.get()), H5Sclose);
   if (!type.valid() || !space.valid() || H5Tget_class(type.get()) != H5T_STRING) {
     fail(path, where + " is not a string");
   }
@@ -196,7 +164,7 @@ std::vector<std::string> read_string_attribute(const std::string& path, hid_t ob
   check_fits_file(path, where, {static_cast<hsize_t>(n)}, std::max<std::size_t>(item, 1));
   std::vector<std::string> out;
   if (H5Tis_variable_str(type.get()) > 0) {
-    H5Id mem(H5Tcopy(H5T_C_S1), H5Tclose);
+    H5Handle mem(H5Tcopy(H5T_C_S1), H5Tclose);
     H5Tset_size(mem.get(), H5T_VARIABLE);
     std::vector<char*> ptrs(static_cast<std::size_t>(n), nullptr);
     const herr_t rc = H5Aread(attr.get(), mem.get(), ptrs.data());
@@ -208,7 +176,7 @@ std::vector<std::string> read_string_attribute(const std::string& path, hid_t ob
   } else {
     const std::size_t len = H5Tget_size(type.get());
     std::vector<char> buf(static_cast<std::size_t>(n) * len);
-    H5Id mem(H5Tcopy(type.get()), H5Tclose);
+    H5Handle mem(H5Tcopy(type.get()), H5Tclose);
     if (H5Aread(attr.get(), mem.get(), buf.data()) < 0) fail(path, "cannot read " + where);
     for (hssize_t i = 0; i < n; ++i) {
       std::string s(buf.data() + i * len, len);
@@ -222,14 +190,14 @@ std::vector<std::string> read_string_attribute(const std::string& path, hid_t ob
 
 Tensor read_float_dataset(const std::string& path, hid_t loc, const std::string& name) {
   const std::string where = "dataset '" + name + "'";
-  H5Id ds(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), H5Dclose);
+  H5Handle ds(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), H5Dclose);
   if (!ds.valid()) fail(path, "cannot open " + where);
-  H5Id type(H5Dget_type(ds.get()), H5Tclose);
+  H5Handle type(H5Dget_type(ds.get()), H5Tclose);
   if (!type.valid() || H5Tget_class(type.get()) != H5T_FLOAT || H5Tget_size(type.get()) != 4) {
     fail(path, where + " is not float32 (class " + std::to_string(H5Tget_class(type.get())) +
                    ", " + std::to_string(H5Tget_size(type.get())) + " bytes)");
   }
-  H5Id space(H5Dget_space(ds.get()), H5Sclose);
+  H5Handle space(H5Dget_space(ds.get()), H5Sclose);
   const int rank = space.valid() ? H5Sget_simple_extent_ndims(space.get()) : -1;
   if (rank < 0 || rank > 16) fail(path, "cannot read the shape of " + where);
   std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
@@ -304,18 +272,18 @@ NamedTensors read_keras_h5_weights(const std::string& path) {
   // loop closing library" at exit; skipping its atexit cleanup keeps stderr ours (the OS frees all).
   static const bool no_atexit = (H5dont_atexit(), true);
   (void)no_atexit;
-  const H5QuietErrors quiet;
+  const H5SilentErrors quiet;
   if (H5Fis_hdf5(path.c_str()) <= 0) fail(path, "not an HDF5 file");
   // Closing the file closes everything in it, even objects the library left open on a corrupt file.
-  H5Id fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+  H5Handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
   H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG);
-  H5Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), H5Fclose);
+  H5Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), H5Fclose);
   if (!file.valid()) fail(path, "cannot open the HDF5 file (truncated or corrupt?)");
 
   // Weights-only saves keep the layers at the root; whole-model saves under "model_weights".
   hid_t root = file.get();
   std::string root_name = "/";
-  std::optional<H5Id> model_weights;
+  std::optional<H5Handle> model_weights;
   if (H5Aexists(root, "layer_names") <= 0 && H5Lexists(root, "model_weights", H5P_DEFAULT) > 0) {
     model_weights.emplace(H5Gopen2(root, "model_weights", H5P_DEFAULT), H5Gclose);
     if (!model_weights->valid()) fail(path, "cannot open group 'model_weights'");
@@ -326,7 +294,7 @@ NamedTensors read_keras_h5_weights(const std::string& path) {
   NamedTensors out;
   const std::vector<std::string> layers = read_string_attribute(path, root, root_name, "layer_names");
   for (const std::string& layer : layers) {
-    H5Id group(H5Gopen2(root, layer.c_str(), H5P_DEFAULT), H5Gclose);
+    H5Handle group(H5Gopen2(root, layer.c_str(), H5P_DEFAULT), H5Gclose);
     if (!group.valid()) fail(path, "cannot open the group of layer '" + layer + "'");
     bool conv = false;
     for (const std::string& wname : read_string_attribute(path, group.get(), layer, "weight_names")) {

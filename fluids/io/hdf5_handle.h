@@ -1,6 +1,6 @@
 #pragma once
 // RAII for HDF5 C API ids, and a scope that keeps HDF5 from printing its error stack (errors are
-// reported as exceptions). The same idiom as fluids/pretrained_weights.cpp's Keras reader.
+// reported as exceptions). Used by the Keras weights reader and the LagrangeBench files.
 #include <hdf5.h>
 
 namespace lagrad {
