@@ -16,4 +16,9 @@ cmake --build build-asan --parallel "$(nproc)"
 cd build-asan
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-ctest --output-on-failure --timeout 3000 -E consumer_project
+ctest --output-on-failure --timeout 3000 -E '^(consumer_project|mpi)$'
+# The MPI test runs lagrad under mpirun: Open MPI keeps allocations until exit by design, many
+# in components it has unloaded by then (unsymbolizable, so no suppression file can name
+# them). Leak checking stays on for every other test, which cover the same lagrad code; the
+# address and undefined-behaviour checks stay on here too.
+ASAN_OPTIONS="${ASAN_OPTIONS/detect_leaks=1/detect_leaks=0}" ctest --output-on-failure --timeout 3000 -R '^mpi$'
