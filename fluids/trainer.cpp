@@ -36,6 +36,7 @@
 #include "optim/adam.h"
 #include "optim/checkpoint.h"
 #include "optim/clip_grad.h"
+#include "optim/distributed.h"
 #include "optim/lr_schedule.h"
 
 namespace lagrad {
@@ -255,12 +256,8 @@ TrainSummary train(const TrainConfig& config, const std::string& train_dir, cons
   }
   if (comm.size() > 1) {
     // Every rank starts from rank 0's state: parameters, optimizer moments and step.
-    for (const auto& [name, t] : net.named_parameters()) comm.broadcast(t.data(), static_cast<size_t>(t.numel()));
-    NamedTensors state = opt.state_tensors();  // handles to the live state
-    for (const auto& [name, t] : state) comm.broadcast(t.data(), static_cast<size_t>(t.numel()));
-    std::int64_t opt_step = opt.step_count();
-    comm.broadcast(opt_step);
-    opt.load_state(state, opt_step);
+    broadcast_parameters(net, comm);
+    broadcast_optimizer_state(opt, comm);
     comm.broadcast(summary.start_step);
     comm.broadcast(init_source);
     std::string rng = global_rng().state();

@@ -11,27 +11,16 @@
 
 #include "core/crc32.h"
 #include "optim/checkpoint.h"
+#include "temp_files.h"
 
 using namespace lagrad;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct Dir {
-  fs::path path = fs::temp_directory_path() / ("lagrad_ckpt_limits_" + std::to_string(::getpid()));
-  Dir() { fs::create_directories(path); }
-  ~Dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const std::string& n) const { return (path / n).string(); }
-};
-
-std::string read_bytes(const std::string& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-void write_bytes(const std::string& p, const std::string& b) { std::ofstream(p, std::ios::binary) << b; }
+using test::read_bytes;
+using test::write_bytes;
+using Dir = test::TempDir;
 
 std::string le64(std::uint64_t v) {
   std::string s(8, '\0');
@@ -149,7 +138,7 @@ TEST_CASE("checkpoint limits: JSON nested a million deep is refused, not a stack
 
 TEST_CASE("checkpoint limits: a directory where a file is expected is named as such") {
   Dir d;
-  CHECK_THROWS_WITH_AS(load_checkpoint(d.path.string()),
-                       ("cannot open checkpoint '" + d.path.string() + "': is a directory, expected a file").c_str(),
+  CHECK_THROWS_WITH_AS(load_checkpoint(d.path().string()),
+                       ("cannot open checkpoint '" + d.path().string() + "': is a directory, expected a file").c_str(),
                        std::runtime_error);
 }

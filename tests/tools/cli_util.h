@@ -11,29 +11,9 @@
 #include <sstream>
 #include <string>
 
+#include "temp_files.h"
+
 namespace lagrad::test {
-
-// A fresh temporary directory, removed with everything in it at scope exit.
-class TempDir {
- public:
-  explicit TempDir(const std::string& tag = "cli") {
-    path_ = std::filesystem::temp_directory_path() /
-            ("lagrad_" + tag + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++));
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-  static inline int counter_ = 0;
-};
 
 inline std::string read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
