@@ -20,8 +20,6 @@ class GradSink {
   Tensor& buffer(const Tensor& leaf);
   // The buffer for `leaf` if backward wrote one, else nullptr.
   const Tensor* find(const Tensor& leaf) const;
-  bool empty() const { return buffers_.empty(); }
-  void clear() { buffers_.clear(); }
 
  private:
   std::unordered_map<const TensorImpl*, Tensor> buffers_;  // references stay valid on insert
